@@ -1,0 +1,32 @@
+# Timmy World: the two commands (plus stop). See README.md.
+#   make run    set up everything on a fresh machine and start the world
+#   make test   set up the same way and run the whole test suite
+#   make stop   stop everything `make run` started
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test stop status venv
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) bin/timmy run
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) bin/timmy stop; else echo "Timmy World is not installed."; fi
+
+status: $(STAMP)
+	@$(PY) bin/timmy status
+
+test: $(STAMP)
+	$(PY) bin/timmy setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/evennia test --settings settings.py tests

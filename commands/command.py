@@ -1,0 +1,41 @@
+"""
+The base command of Timmy World.
+
+Commands are thin: `parse()` handles syntax (raising InterruptCommand with a
+usage message on bad input), `func()` finds, checks, calls one handler method
+and reports. Logic lives in world/ and typeclasses/.
+"""
+
+from evennia.commands.command import Command as BaseCommand
+from evennia.commands.command import InterruptCommand
+
+
+class Command(BaseCommand):
+    """Base for every Timmy World command."""
+
+    def refuse(self, message):
+        """Tell the caller why the input was rejected and stop the command.
+
+        Args:
+            message (str): What was wrong, and what would be right.
+
+        Raises:
+            InterruptCommand: Always; nothing after this runs.
+        """
+        self.msg(f"|r{message}|n")
+        raise InterruptCommand
+
+    def usage(self):
+        """The `Usage:` part of this command's docstring, for error messages."""
+        doc = self.__doc__ or ""
+        lines, capture = [], False
+        for line in doc.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("Usage:"):
+                capture = True
+                continue
+            if capture and (not stripped or stripped.endswith(":")):
+                break
+            if capture:
+                lines.append(stripped)
+        return "Usage: " + "; ".join(lines) if lines else ""

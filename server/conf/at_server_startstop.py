@@ -1,0 +1,38 @@
+"""
+Server start/stop hooks.
+
+Evennia calls these at points of its start, reload and shutdown sequence.
+Each subsystem of Timmy World that needs one hooks in here, in one line.
+"""
+
+from world import lifecycle
+
+
+def at_server_init():
+    """First thing on any start."""
+
+
+def at_server_start():
+    """Every start (cold or reload), after the world is loaded."""
+    lifecycle.write_ready_file()
+
+
+def at_server_stop():
+    """Every stop (cold or reload)."""
+    lifecycle.remove_ready_file()
+
+
+def at_server_reload_start():
+    """After a reload."""
+
+
+def at_server_reload_stop():
+    """Before a reload."""
+
+
+def at_server_cold_start():
+    """After a cold start (not a reload)."""
+
+
+def at_server_cold_stop():
+    """Before a full shutdown (not a reload)."""

@@ -1,0 +1,184 @@
+r"""
+Timmy World settings.
+
+Only what differs from Evennia's defaults (`evennia/settings_default.py`) is
+set here. Everything that depends on the machine (ports, service addresses,
+tokens) comes from the environment, so that two worlds can run side by side
+and a test can start one on free ports. Secrets never live in this file: they
+go in the git-ignored `server/conf/secret_settings.py` (written by `make run`
+on first start) or in the environment.
+
+Every environment variable read here is listed in the README.
+"""
+
+import os
+
+from evennia.settings_default import *  # noqa: F401,F403
+
+
+def _env_int(name, default, low=1, high=65535):
+    """Read an integer from the environment, failing loudly on bad input.
+
+    Args:
+        name (str): Environment variable name.
+        default (int): Value when the variable is unset or empty.
+        low (int): Smallest accepted value.
+        high (int): Largest accepted value.
+
+    Returns:
+        int: The value.
+
+    Raises:
+        SystemExit: When the value is not an integer within bounds, naming it.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not an integer.")
+    if not low <= value <= high:
+        raise SystemExit(f"{name}={value} is out of range ({low}..{high}).")
+    return value
+
+
+def _env_bool(name, default=False):
+    """Read a yes/no flag from the environment ("1", "true", "yes", "on")."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in ("1", "true", "yes", "on")
+
+
+######################################################################
+# Identity
+######################################################################
+
+# The name shown on the connection screen, the website and in `@status`.
+SERVERNAME = "Timmy World"
+GAME_SLOGAN = "The fleet keeps itself alive"
+
+######################################################################
+# Ports and interfaces
+#
+# TIMMY_PORT_BASE (default 4000) lays out every port the game opens:
+#   base     telnet                 base + 3  webserver (internal)
+#   base + 1 website/webclient      base + 4  AMP (Portal <-> Server)
+#   base + 2 websocket              base + 5  SSL telnet (off)
+#                                   base + 6  SSH (off)
+######################################################################
+
+TIMMY_PORT_BASE = _env_int("TIMMY_PORT_BASE", 4000, 1024, 65528)
+# Interface the public ports listen on; set 127.0.0.1 to keep the world local.
+TIMMY_BIND_INTERFACE = os.environ.get("TIMMY_BIND_INTERFACE", "0.0.0.0").strip() or "0.0.0.0"
+
+TELNET_PORTS = [TIMMY_PORT_BASE]
+TELNET_INTERFACES = [TIMMY_BIND_INTERFACE]
+WEBSERVER_PORTS = [(TIMMY_PORT_BASE + 1, TIMMY_PORT_BASE + 3)]
+WEBSERVER_INTERFACES = [TIMMY_BIND_INTERFACE]
+WEBSOCKET_CLIENT_PORT = TIMMY_PORT_BASE + 2
+WEBSOCKET_CLIENT_INTERFACE = TIMMY_BIND_INTERFACE
+AMP_PORT = TIMMY_PORT_BASE + 4
+SSL_PORTS = [TIMMY_PORT_BASE + 5]
+SSH_PORTS = [TIMMY_PORT_BASE + 6]
+
+######################################################################
+# Database
+######################################################################
+
+# SQLite in WAL mode, so readers (the web page, an online backup) never block
+# the writer, with synchronous=NORMAL: durable across a process crash, and in
+# WAL mode it can only lose the last transactions on power loss, never corrupt
+# the file. Evennia's default `synchronous=OFF` can corrupt the database on
+# power loss. init_command runs on every connection Django opens (every
+# thread), unlike SQLITE3_PRAGMAS, which Evennia runs once at start.
+_SQLITE_INIT = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+DATABASES["default"]["OPTIONS"] = {  # noqa: F405
+    "init_command": _SQLITE_INIT,
+    # Take the write lock at BEGIN: two processes (the server and a CLI) then
+    # queue for it instead of failing with "database is locked" mid-transaction.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+SQLITE3_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA cache_size=10000",
+    "PRAGMA temp_store=2",
+)
+
+######################################################################
+# Safety for an operations world
+######################################################################
+
+# Players never see tracebacks; errors go to the server log.
+IN_GAME_ERRORS = False
+# Accounts are made by operators; set TIMMY_OPEN_REGISTRATION=1 to let anyone
+# create an account from the login screen and the website.
+NEW_ACCOUNT_REGISTRATION_ENABLED = _env_bool("TIMMY_OPEN_REGISTRATION", False)
+GUEST_ENABLED = False
+# One character per account, made at account creation, like an operator badge.
+AUTO_CREATE_CHARACTER_WITH_ACCOUNT = True
+MAX_NR_CHARACTERS = 1
+
+######################################################################
+# Typeclasses and world
+######################################################################
+
+BASE_ACCOUNT_TYPECLASS = "typeclasses.accounts.Account"
+BASE_CHARACTER_TYPECLASS = "typeclasses.characters.Character"
+BASE_ROOM_TYPECLASS = "typeclasses.rooms.Room"
+BASE_EXIT_TYPECLASS = "typeclasses.exits.Exit"
+
+# The one data file that defines the regions (names, aliases, descriptions,
+# housed services, exits). The builder reads it; see world/builder.py.
+TIMMY_REGIONS_FILE = os.path.join(GAME_DIR, "world", "regions.toml")  # noqa: F405
+
+# Written by the server once the world is up and initial setup is done;
+# `make run` waits for it before declaring the world started.
+TIMMY_READY_FILE = os.path.join(GAME_DIR, "server", "ready")  # noqa: F405
+
+######################################################################
+# Channels
+######################################################################
+
+# `ops` is where the fleet talks: transitions, incidents, reports. Evennia
+# creates every channel listed here at each start if it is missing.
+OPS_CHANNEL_KEY = "ops"
+DEFAULT_CHANNELS = [
+    {
+        "key": "Public",
+        "aliases": ("pub",),
+        "desc": "Public discussion",
+        "locks": "control:perm(Admin);listen:all();send:all()",
+    },
+    {
+        "key": OPS_CHANNEL_KEY,
+        "aliases": ("operations",),
+        "desc": "Fleet operations: service transitions, incidents, reports",
+        "locks": "control:perm(Admin);listen:perm(Helper);send:perm(Helper)",
+    },
+]
+
+######################################################################
+# External services (the fleet). Addresses come from the environment.
+######################################################################
+
+# The local Ollama server the agents think with.
+OLLAMA_HOST = os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434").strip().rstrip("/")
+# The Gitea forge where human escalations are written; empty = not configured.
+GITEA_URL = os.environ.get("GITEA_URL", "").strip().rstrip("/")
+# Token for the Gitea API; better kept in secret_settings.py than the shell.
+GITEA_TOKEN = os.environ.get("GITEA_TOKEN", "").strip()
+
+# The suite runs with Evennia's runner plus a closing "N passed, N failed" line.
+TEST_RUNNER = "tests.runner.TimmyTestRunner"
+
+######################################################################
+# Settings given in secret_settings.py override those in this file.
+######################################################################
+try:
+    from server.conf.secret_settings import *  # noqa: F401,F403
+except ImportError:
+    pass

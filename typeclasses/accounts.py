@@ -1,0 +1,30 @@
+"""
+Accounts.
+
+An Account is the login (operator or agent); it puppets one Character.
+"""
+
+from evennia.accounts.accounts import DefaultAccount, DefaultGuest
+
+
+class Account(DefaultAccount):
+    """An operator's or an agent's login."""
+
+    def create_character(self, *args, **kwargs):
+        """Create this account's character, starting (and homed) at the hub.
+
+        New characters start at The Hearth rather than Limbo. Before the world
+        is built (no hub yet) Evennia's START_LOCATION is used.
+        """
+        from world.builder import find_hub
+
+        if "location" not in kwargs:
+            hub = find_hub()
+            if hub:
+                kwargs["location"] = hub
+                kwargs.setdefault("home", hub)
+        return super().create_character(*args, **kwargs)
+
+
+class Guest(DefaultGuest):
+    """Guest logins (disabled in settings)."""

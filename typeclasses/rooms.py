@@ -1,0 +1,39 @@
+"""
+Rooms.
+
+`Room` is the plain room (Limbo, anything a builder digs). `RegionRoom` is a
+region of the fleet: its description is static text from the region data file
+followed by one live line per service it houses.
+"""
+
+from evennia.objects.objects import DefaultRoom
+from evennia.typeclasses.attributes import AttributeProperty
+
+from world import presentation, servicestate
+
+from .objects import ObjectParent
+
+
+class Room(ObjectParent, DefaultRoom):
+    """A plain room."""
+
+
+class RegionRoom(Room):
+    """A region: one room housing one operational domain of the fleet.
+
+    The builder (world/builder.py) sets these fields from the data file;
+    edit the data file and rebuild rather than setting them by hand.
+    """
+
+    region_key = AttributeProperty("", autocreate=False)
+    static_desc = AttributeProperty("", autocreate=False)
+    housed_services = AttributeProperty(list, autocreate=False)
+
+    def get_display_desc(self, looker, **kwargs):
+        """Static description, then the live state of each housed service."""
+        lines = [self.static_desc or super().get_display_desc(looker, **kwargs)]
+        states = [servicestate.current(name) for name in self.housed_services]
+        if states:
+            lines.append("")
+            lines.extend(presentation.service_line(state) for state in states)
+        return "\n".join(lines)
