@@ -15,6 +15,6 @@ class TimmyTestRunner(EvenniaTestSuiteRunner):
         result = super().run_suite(suite, **kwargs)
         failed = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
         skipped = len(result.skipped)
-        passed = result.testsRun - failed - skipped
+        passed = max(0, result.testsRun - failed - skipped)
         print(f"\n{passed} passed, {failed} failed, {skipped} skipped", flush=True)
         return result

@@ -23,7 +23,7 @@ def setup_django():
     if GAME_DIR not in sys.path:
         sys.path.insert(0, GAME_DIR)
     os.chdir(GAME_DIR)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.conf.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "server.conf.settings"
     import django
 
     django.setup()
