@@ -30,6 +30,7 @@ class CmdBuildWorld(Command):
     help_category = "Building"
 
     def parse(self):
+        super().parse()
         if self.args.strip():
             self.refuse(self.usage())
 

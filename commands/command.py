@@ -6,12 +6,17 @@ usage message on bad input), `func()` finds, checks, calls one handler method
 and reports. Logic lives in world/ and typeclasses/.
 """
 
-from evennia.commands.command import Command as BaseCommand
 from evennia.commands.command import InterruptCommand
+from evennia.commands.default.muxcommand import MuxCommand
 
 
-class Command(BaseCommand):
-    """Base for every Timmy World command."""
+class Command(MuxCommand):
+    """Base for every Timmy World command.
+
+    MuxCommand parsing gives `self.switches`, `self.lhs` and `self.rhs`;
+    `switch_options` lists the switches a command accepts (others are refused
+    by Evennia with a message).
+    """
 
     def refuse(self, message):
         """Tell the caller why the input was rejected and stop the command.

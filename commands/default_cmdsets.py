@@ -17,6 +17,8 @@ own cmdsets by inheriting from them or directly from `evennia.CmdSet`.
 from evennia import default_cmds
 
 from commands.building import CmdBuildWorld
+from commands.heartbeat import CmdHeartbeat
+from commands.status import CmdStatus
 
 
 class CharacterCmdSet(default_cmds.CharacterCmdSet):
@@ -37,6 +39,8 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
         # any commands you add below will overload the default ones.
         #
         self.add(CmdBuildWorld())
+        self.add(CmdStatus())
+        self.add(CmdHeartbeat())
 
 
 class AccountCmdSet(default_cmds.AccountCmdSet):

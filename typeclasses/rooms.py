@@ -29,10 +29,21 @@ class RegionRoom(Room):
     static_desc = AttributeProperty("", autocreate=False)
     housed_services = AttributeProperty(list, autocreate=False)
 
+    def shown_services(self):
+        """Services housed here by the data file, plus checks placed here in settings."""
+        from django.conf import settings
+
+        names = list(self.housed_services)
+        for entry in settings.HEALTH_CHECKS:
+            if isinstance(entry, dict) and entry.get("region") == self.region_key:
+                if entry.get("name") not in names and entry.get("enabled", True):
+                    names.append(entry.get("name"))
+        return names
+
     def get_display_desc(self, looker, **kwargs):
         """Static description, then the live state of each housed service."""
         lines = [self.static_desc or super().get_display_desc(looker, **kwargs)]
-        states = [servicestate.current(name) for name in self.housed_services]
+        states = [servicestate.current(name) for name in self.shown_services()]
         if states:
             lines.append("")
             lines.extend(presentation.service_line(state) for state in states)

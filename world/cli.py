@@ -2,6 +2,8 @@
 Command-line entry to the world's own logic, outside the server.
 
     bin/timmy build          rebuild the regions from world/regions.toml
+    bin/timmy checks         validate and list the service checks in settings
+    bin/timmy heartbeat      one beat outside the game (exit 1: a critical service is down)
 
 Each subcommand sets up Django and Evennia (without starting a server), does
 one thing through the same functions the in-game commands use, prints what an
@@ -58,6 +60,59 @@ def cmd_build(args):
     return EXIT_OK
 
 
+def cmd_checks(args):
+    """Validate settings.HEALTH_CHECKS; print the checks or the malformed entry."""
+    from world.heartbeat.config import CheckConfigError, configured_checks
+
+    try:
+        checks = configured_checks()
+    except CheckConfigError as err:
+        print(f"Service checks are invalid: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.quiet:
+        for check in checks:
+            print(f"{check.name:<12} {check.kind:<8} {check.severity}  {check.region or '-':<8} {check.target}")
+    return EXIT_OK
+
+
+def cmd_heartbeat(args):
+    """Run one beat outside the game; exit 1 if a critical (P0/P1) service is down."""
+    from evennia.utils.ansi import strip_ansi
+    from twisted.internet import reactor
+
+    from world.heartbeat.config import CheckConfigError, configured_checks
+    from world.heartbeat.cycle import run_cycle
+    from world.servicestate import DOWN
+    from world.status_report import probe_table
+
+    try:
+        checks = configured_checks()
+    except CheckConfigError as err:
+        print(f"Service checks are invalid: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    outcome = {}
+
+    def start():
+        deferred = run_cycle(checks)
+        deferred.addCallback(lambda results: outcome.__setitem__("results", results))
+        deferred.addErrback(lambda failure: outcome.__setitem__("error", failure.getErrorMessage()))
+        deferred.addBoth(lambda _: reactor.stop())
+
+    reactor.callWhenRunning(start)
+    reactor.run()
+    if "error" in outcome:
+        print(f"The heartbeat failed: {outcome['error']}", file=sys.stderr)
+        return EXIT_FAILED
+    results = outcome["results"]
+    print("\n".join(strip_ansi(line) for line in probe_table(results)))
+    critical = {check.name for check in checks if check.critical}
+    down = [r.name for r in results if r.state == DOWN and r.name in critical]
+    if down:
+        print(f"Critical service(s) down: {', '.join(down)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def build_parser():
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="bin/timmy", description="Timmy World operations CLI.")
@@ -65,6 +120,11 @@ def build_parser():
     build = sub.add_parser("build", help="rebuild the regions from the data file")
     build.add_argument("--file", help="region data file (default: settings.TIMMY_REGIONS_FILE)")
     build.set_defaults(func=cmd_build)
+    checks = sub.add_parser("checks", help="validate and list the service checks in settings")
+    checks.add_argument("--quiet", action="store_true", help="print nothing when they are valid")
+    checks.set_defaults(func=cmd_checks)
+    heartbeat = sub.add_parser("heartbeat", help="run one heartbeat now; exit 1 if a critical service is down")
+    heartbeat.set_defaults(func=cmd_heartbeat)
     return parser
 
 

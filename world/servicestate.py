@@ -1,9 +1,9 @@
 """
 The latest known state of each service, as regions and `@status` show it.
 
-Until the heartbeat has checked a service, its state is `unknown`. The
-heartbeat (world/heartbeat) records results here through `record()`; readers
-use `current()` and never wait on a probe.
+Until the heartbeat has checked a service, its state is `unknown`. Readers
+use `current()`, which answers from the heartbeat's memory and never waits
+on a probe.
 """
 
 import time
@@ -34,25 +34,14 @@ class ServiceState:
 def current(name):
     """Return the latest ServiceState of `name` (unknown if never checked).
 
+    Reads the heartbeat's memory; never probes, never waits.
+
     Args:
-        name (str): Service name, as in settings.
+        name (str): Service name, as in settings.HEALTH_CHECKS.
 
     Returns:
         ServiceState: Never None.
     """
-    provider = _provider()
-    if provider is None:
-        return ServiceState(name)
-    return provider(name) or ServiceState(name)
+    from world.heartbeat.service import state_of
 
-
-_PROVIDERS = []
-
-
-def set_provider(func):
-    """Install the function that answers `current()` (the heartbeat does this)."""
-    _PROVIDERS[:] = [func]
-
-
-def _provider():
-    return _PROVIDERS[0] if _PROVIDERS else None
+    return state_of(name)

@@ -126,6 +126,10 @@ MAX_NR_CHARACTERS = 1
 # Typeclasses and world
 ######################################################################
 
+# The operations layer's own tables (heartbeat history, incidents) live in
+# the `world` app: world/models.py, world/migrations/.
+INSTALLED_APPS = INSTALLED_APPS + ["world"]  # noqa: F405
+
 BASE_ACCOUNT_TYPECLASS = "typeclasses.accounts.Account"
 BASE_CHARACTER_TYPECLASS = "typeclasses.characters.Character"
 BASE_ROOM_TYPECLASS = "typeclasses.rooms.Room"
@@ -174,6 +178,66 @@ GITEA_TOKEN = os.environ.get("GITEA_TOKEN", "").strip()
 
 # The suite runs with Evennia's runner plus a closing "N passed, N failed" line.
 TEST_RUNNER = "tests.runner.TimmyTestRunner"
+
+######################################################################
+# The heartbeat (world/heartbeat): service checks, timing, history
+######################################################################
+
+# Seconds between heartbeats (TIMMY_HEARTBEAT_INTERVAL overrides; `@heartbeat/interval`
+# changes it at run time within the bounds below).
+HEARTBEAT_INTERVAL = _env_int("TIMMY_HEARTBEAT_INTERVAL", 60, 1, 86400)
+HEARTBEAT_INTERVAL_BOUNDS = (5, 3600)
+# A service is confirmed down after this many consecutive failed probes ...
+HEARTBEAT_DOWN_AFTER = 2
+# ... and back up after this many consecutive good ones.
+HEARTBEAT_UP_AFTER = 2
+# Heartbeat samples older than this are pruned from the database.
+HEARTBEAT_HISTORY_DAYS = 7
+# Where the daily JSON-lines heartbeat log (heartbeat-YYYY-MM-DD.jsonl) goes.
+HEARTBEAT_LOG_DIR = os.path.join(GAME_DIR, "server", "logs")  # noqa: F405
+
+# The service checks. Adding a service is one entry. Fields: name, kind
+# (http|ollama|tcp|disk|evennia|agents|backup), target (URL, host:port or
+# path), timeout (s), region (defaults to the region housing it in
+# world/regions.toml), severity (P0|P1|P2; P0/P1 are "critical": the
+# heartbeat CLI exits non-zero when one is down), degraded_ms (slower = degraded),
+# enabled, announce_down/announce_up ({service}, {reason}, {state}), plus
+# per kind: expect_status (http), warn_percent/critical_percent (disk),
+# stale_after (agents).
+HEALTH_CHECKS = [
+    {
+        "name": "ollama", "kind": "ollama", "target": OLLAMA_HOST, "timeout": 5.0,
+        "severity": "P1", "degraded_ms": 2000,
+        "announce_down": "The Oracle's light goes dark: {service} does not answer ({reason}).",
+        "announce_up": "The pool of the Oracle glows again: {service} is {state} ({reason}).",
+    },
+    {
+        "name": "gitea", "kind": "http", "target": f"{GITEA_URL}/api/v1/version", "timeout": 5.0,
+        "severity": "P2", "enabled": bool(GITEA_URL),
+        "announce_down": "The forge-fire dies down: {service} does not answer ({reason}).",
+        "announce_up": "The forge-fire roars back: {service} is {state} ({reason}).",
+    },
+    {
+        "name": "evennia", "kind": "evennia", "target": f"127.0.0.1:{TIMMY_PORT_BASE}",
+        "timeout": 5.0, "severity": "P0",
+    },
+    {
+        "name": "disk", "kind": "disk", "target": GAME_DIR, "timeout": 5.0,  # noqa: F405
+        "severity": "P1", "warn_percent": 85, "critical_percent": 95,
+        "announce_down": "The hearth's floor groans under the weight: {reason}.",
+    },
+    {"name": "agents", "kind": "agents", "timeout": 5.0, "severity": "P2", "stale_after": 300},
+    {"name": "backup", "kind": "backup", "timeout": 5.0, "severity": "P2"},
+]
+
+GLOBAL_SCRIPTS = {
+    "heartbeat": {
+        "typeclass": "typeclasses.scripts.HeartbeatScript",
+        "interval": HEARTBEAT_INTERVAL,
+        "persistent": True,
+        "desc": "Probes the fleet's services and announces state changes",
+    },
+}
 
 ######################################################################
 # Settings given in secret_settings.py override those in this file.

@@ -1,0 +1,153 @@
+"""
+Probes against real sockets on loopback, on the real reactor.
+
+These are Twisted trial test cases: each test returns a Deferred and trial
+spins the reactor until it fires. The fake services run in their own threads.
+"""
+
+import socket
+
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from world.heartbeat.cycle import run_cycle
+from world.heartbeat.probes import probe
+from world.servicestate import DEGRADED, DOWN, UP
+
+from .support.checks import make_check
+from .support.fake_http import FakeHTTPService, Route
+
+
+def closed_port():
+    """A loopback port with nothing listening on it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class HTTPProbeTests(unittest.TestCase):
+    def serve(self, routes, **kwargs):
+        service = FakeHTTPService(routes, **kwargs).start()
+        self.addCleanup(service.stop)
+        return service
+
+    @defer.inlineCallbacks
+    def test_up(self):
+        service = self.serve({"/health": Route(200, {"ok": True})})
+        result = yield probe(make_check(target=service.url + "/health", timeout=2))
+        self.assertEqual((result.state, result.reason), (UP, "HTTP 200"))
+        self.assertGreater(result.latency_ms, 0)
+        self.assertGreater(result.checked_at, 0)
+
+    @defer.inlineCallbacks
+    def test_slow_answer_is_degraded(self):
+        service = self.serve({"/health": Route(200, {}, delay=0.3)})
+        result = yield probe(make_check(target=service.url + "/health", timeout=2, degraded_ms=100))
+        self.assertEqual(result.state, DEGRADED)
+        self.assertIn("slow", result.reason)
+
+    @defer.inlineCallbacks
+    def test_503_is_down_with_status(self):
+        service = self.serve({"/health": Route(503, {"error": "busy"})})
+        result = yield probe(make_check(target=service.url + "/health", timeout=2))
+        self.assertEqual((result.state, result.reason), (DOWN, "HTTP 503"))
+
+    @defer.inlineCallbacks
+    def test_hanging_service_times_out_never_up(self):
+        service = self.serve({"/health": Route(hang=True)})
+        result = yield probe(make_check(target=service.url + "/health", timeout=0.5))
+        self.assertEqual((result.state, result.reason), (DOWN, "timeout after 0.5 s"))
+
+    @defer.inlineCallbacks
+    def test_stopped_service_is_refused(self):
+        service = FakeHTTPService({"/health": Route(200)}).start()
+        url = service.url + "/health"
+        service.stop()
+        result = yield probe(make_check(target=url, timeout=2))
+        self.assertEqual((result.state, result.reason), (DOWN, "connection refused"))
+
+    @defer.inlineCallbacks
+    def test_expected_status(self):
+        service = self.serve({"/": Route(204, b"")})
+        result = yield probe(make_check(target=service.url + "/", timeout=2, expect_status=200))
+        self.assertEqual((result.state, result.reason), (DOWN, "HTTP 204"))
+
+    @defer.inlineCallbacks
+    def test_ollama_reports_models(self):
+        service = self.serve({
+            "/api/version": Route(200, {"version": "0.5.1"}),
+            "/api/tags": Route(200, {"models": [{"name": "llama3.2:3b"}, {"name": "qwen2.5:7b"}]}),
+        })
+        result = yield probe(make_check(kind="ollama", target=service.url, timeout=2))
+        self.assertEqual(result.state, UP)
+        self.assertEqual(result.details["models"], ["llama3.2:3b", "qwen2.5:7b"])
+        self.assertIn("2 model(s)", result.reason)
+
+    @defer.inlineCallbacks
+    def test_ollama_without_tags_is_degraded(self):
+        service = self.serve({"/api/version": Route(200, {"version": "0.5.1"}), "/api/tags": Route(500)})
+        result = yield probe(make_check(kind="ollama", target=service.url, timeout=2))
+        self.assertEqual(result.state, DEGRADED)
+        self.assertIn("HTTP 500", result.reason)
+
+
+class TCPAndDiskProbeTests(unittest.TestCase):
+    @defer.inlineCallbacks
+    def test_closed_tcp_port_is_refused(self):
+        result = yield probe(make_check(kind="tcp", target=f"127.0.0.1:{closed_port()}", timeout=2))
+        self.assertEqual((result.state, result.reason), (DOWN, "connection refused"))
+
+    @defer.inlineCallbacks
+    def test_open_tcp_port_is_up(self):
+        service = FakeHTTPService().start()
+        self.addCleanup(service.stop)
+        result = yield probe(make_check(kind="tcp", target=f"127.0.0.1:{service.port}", timeout=2))
+        self.assertEqual(result.state, UP)
+
+    @defer.inlineCallbacks
+    def test_disk_thresholds_by_configuration(self):
+        healthy = yield probe(make_check(kind="disk", target="/", warn_percent=99.9, critical_percent=100))
+        warned = yield probe(make_check(kind="disk", target="/", warn_percent=0, critical_percent=100))
+        crossed = yield probe(make_check(kind="disk", target="/", warn_percent=0, critical_percent=0))
+        self.assertEqual(healthy.state, UP)
+        self.assertEqual(warned.state, DEGRADED)
+        self.assertEqual(crossed.state, DOWN)
+        self.assertRegex(crossed.reason, r"^disk \d+% full")
+
+    @defer.inlineCallbacks
+    def test_missing_disk_path_is_down(self):
+        result = yield probe(make_check(kind="disk", target="/no/such/path", timeout=2))
+        self.assertEqual(result.state, DOWN)
+        self.assertIn("FileNotFoundError", result.reason)
+
+
+class CycleConcurrencyTests(unittest.TestCase):
+    @defer.inlineCallbacks
+    def test_all_probes_start_before_any_completes(self):
+        """The server answers only once all ten requests have arrived."""
+        service = FakeHTTPService({"/": Route(200)}, barrier=10).start()
+        self.addCleanup(service.stop)
+        checks = [make_check(f"svc{i}", target=service.url + "/", timeout=5) for i in range(10)]
+        started, completed_before_all_started = [], []
+
+        def on_start(check):
+            started.append(check.name)
+
+        deferred = run_cycle(checks, on_start=on_start)
+        completed_before_all_started.append(deferred.called)
+        results = yield deferred
+        self.assertEqual(len(started), 10)
+        self.assertEqual(completed_before_all_started, [False])
+        self.assertEqual([r.state for r in results], [UP] * 10)
+        self.assertEqual(len(service.requests), 10)
+
+    @defer.inlineCallbacks
+    def test_ten_hanging_services_all_time_out_in_one_cycle(self):
+        service = FakeHTTPService({"/": Route(hang=True)}).start()
+        self.addCleanup(service.stop)
+        checks = [make_check(f"svc{i}", target=service.url + "/", timeout=0.5) for i in range(10)]
+        results = yield run_cycle(checks)
+        self.assertEqual([r.reason for r in results], ["timeout after 0.5 s"] * 10)
+        self.assertEqual([r.state for r in results], [DOWN] * 10)

@@ -1,0 +1,140 @@
+"""
+One heartbeat, end to end, and the latest known state of each service.
+
+`beat(script)` is what the heartbeat Script runs every interval and what
+`@heartbeat` runs on demand: probe every configured check concurrently, store
+the samples, update the state machine kept on the Script, publish confirmed
+transitions, append the daily log and prune old history. It returns a Deferred
+and never blocks the reactor; a beat that is still running when the next one
+is due is not started twice.
+
+`state_of(name)` answers `world.servicestate.current()` from the Script's
+memory, without probing.
+"""
+
+import time
+
+from django.conf import settings
+from evennia.utils import logger
+from twisted.internet import defer
+
+from world.heartbeat import history, tracker, transitions
+from world.heartbeat.config import CheckConfigError, configured_checks, load_checks
+from world.heartbeat.cycle import run_cycle
+from world.servicestate import UNKNOWN, ServiceState
+
+PRUNE_EVERY = 3600.0
+
+
+def heartbeat_script():
+    """The global heartbeat Script (created on first use)."""
+    import evennia
+
+    return evennia.GLOBAL_SCRIPTS.get("heartbeat")
+
+
+def checks_or_log():
+    """The configured checks; a malformed entry is logged and the rest still run."""
+    try:
+        return configured_checks()
+    except CheckConfigError as err:
+        logger.log_err(f"Heartbeat: {err}. Fix settings.HEALTH_CHECKS; checking the valid entries only.")
+    valid = []
+    for entry in settings.HEALTH_CHECKS:
+        try:
+            valid.extend(load_checks([entry]))
+        except CheckConfigError:
+            continue
+    return valid
+
+
+def beat(script=None, checks=None, reactor=None):
+    """Run one heartbeat cycle.
+
+    Args:
+        script (HeartbeatScript, optional): Holds the state; the global one by default.
+        checks (list, optional): CheckSpecs; the configured ones by default.
+        reactor (optional): Reactor/clock for the probes.
+
+    Returns:
+        Deferred: Fires with (results, transitions) when the cycle is done, or
+            with None if a cycle was already running.
+    """
+    script = script or heartbeat_script()
+    if script.ndb.cycle_running:
+        return defer.succeed(None)
+    checks = checks if checks is not None else checks_or_log()
+    script.ndb.cycle_running = True
+    started = time.time()
+    deferred = run_cycle(checks, reactor)
+    deferred.addCallback(_after_cycle, script, checks, started)
+    deferred.addErrback(_cycle_failed)
+    deferred.addBoth(_cycle_done, script)
+    return deferred
+
+
+def _after_cycle(results, script, checks, started):
+    """Store, track, publish: everything after the probes, on the reactor thread."""
+    by_name = {check.name: check for check in checks}
+    memory = dict(script.tracker_memory or {})
+    changes = []
+    for result in results:
+        change = tracker.update(memory, result, by_name[result.name],
+                                settings.HEARTBEAT_DOWN_AFTER, settings.HEARTBEAT_UP_AFTER)
+        if change:
+            changes.append(change)
+    script.tracker_memory = memory
+    script.latest = {result.name: result.as_dict() for result in results}
+    script.last_beat_at = time.time()
+    script.last_cycle_seconds = round(script.last_beat_at - started, 3)
+    history.record(results)
+    if results:
+        history.append_log(results).addErrback(
+            lambda failure: logger.log_err(f"Heartbeat log write failed: {failure.getErrorMessage()}")
+        )
+    if script.last_beat_at - (script.last_prune_at or 0) > PRUNE_EVERY:
+        history.prune()
+        script.last_prune_at = script.last_beat_at
+    for change in changes:
+        transitions.publish(change, by_name.get(change.service))
+    return results, changes
+
+
+def _cycle_failed(failure):
+    logger.log_trace(f"Heartbeat cycle failed: {failure.getErrorMessage()}")
+    return None
+
+
+def _cycle_done(outcome, script):
+    script.ndb.cycle_running = False
+    return outcome
+
+
+def state_of(name):
+    """The latest known ServiceState of a service, from the heartbeat's memory."""
+    script = heartbeat_script()
+    if script is None:
+        return ServiceState(name)
+    latest = (script.latest or {}).get(name)
+    memory = (script.tracker_memory or {}).get(name, {})
+    if latest is None:
+        configured = any(entry.get("name") == name and entry.get("enabled", True)
+                         for entry in settings.HEALTH_CHECKS if isinstance(entry, dict))
+        reason = "not checked yet" if configured else "not configured"
+        return ServiceState(name, reason=reason)
+    return ServiceState(
+        name=name,
+        state=memory.get("state", UNKNOWN),
+        latency_ms=latest.get("latency_ms"),
+        reason=latest.get("reason", ""),
+        checked_at=latest.get("checked_at"),
+        since=memory.get("since"),
+    )
+
+
+def heartbeat_age(now=None):
+    """Seconds since the last completed beat, or None if there was none."""
+    script = heartbeat_script()
+    if script is None or not script.last_beat_at:
+        return None
+    return max(0.0, (now or time.time()) - script.last_beat_at)
