@@ -14,9 +14,24 @@ class Command(MuxCommand):
     """Base for every Timmy World command.
 
     MuxCommand parsing gives `self.switches`, `self.lhs` and `self.rhs`;
-    `switch_options` lists the switches a command accepts (others are refused
-    by Evennia with a message).
+    `switch_options` lists the switches a command accepts. An unknown switch
+    is refused before anything runs (MuxCommand alone would only warn and
+    carry on).
     """
+
+    switch_options = ()
+
+    def parse(self):
+        """Refuse unknown switches, then parse as MuxCommand does."""
+        raw = self.args.strip() if self.args else ""
+        if raw.startswith("/"):
+            given = raw[1:].split(None, 1)[0].split("/") if raw[1:] else [""]
+            allowed = [option.lower() for option in self.switch_options or ()]
+            unknown = [switch for switch in given if switch.lower() not in allowed]
+            if unknown:
+                valid = ", ".join(f"/{option}" for option in allowed) or "none"
+                self.refuse(f"Unknown switch '/{unknown[0][:20]}' (valid: {valid}). {self.usage()}")
+        super().parse()
 
     def refuse(self, message):
         """Tell the caller why the input was rejected and stop the command.

@@ -3,32 +3,46 @@ End to end: a real server from a temporary copy of the game directory, on
 free ports, driven over telnet and HTTP exactly as an operator would.
 """
 
+import re
+import time
 import urllib.request
 from unittest import TestCase
 
+from .support.fake_http import FakeHTTPService, Route
 from .support.liveworld import LiveWorld
 from .support.telnet import TelnetClient
 
 PROMPT_AFTER_LOOK = r"Exits:[^\n]*\n"
+OLLAMA_ROUTES = {
+    "/api/version": Route(200, {"version": "0.5.7"}),
+    "/api/tags": Route(200, {"models": [{"name": "llama3.2:3b"}]}),
+}
 
 
 class TestLiveWorld(TestCase):
-    """One world for the whole class: starting one takes a while."""
+    """One world for the whole class: starting one takes a while.
+
+    The world's Ollama is a fake HTTP service the tests can stop, and the
+    heartbeat beats every 2 seconds.
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.world = LiveWorld()
+        cls.ollama = FakeHTTPService(OLLAMA_ROUTES).start()
+        cls.world = LiveWorld(extra_env={"OLLAMA_HOST": cls.ollama.url, "TIMMY_HEARTBEAT_INTERVAL": "2"})
         try:
             cls.world.start()
         except Exception:
             cls.world.cleanup()
+            cls.ollama.stop()
             raise
 
     @classmethod
     def tearDownClass(cls):
         strays = cls.world.stop()
         cls.world.cleanup()
+        cls.ollama.stop()
         super().tearDownClass()
         assert not strays, f"processes left after stop: {strays}"
 
@@ -73,3 +87,62 @@ class TestLiveWorld(TestCase):
         client = self.connect()
         text = client.login(self.world.username, self.world.password, PROMPT_AFTER_LOOK)
         self.assertIn("The Hearth", text)
+
+    def walk_back_to_the_hearth(self):
+        """Leave the superuser where other tests expect to find it."""
+        client = self.login()
+        client.command("hearth", PROMPT_AFTER_LOOK)
+
+    def login(self):
+        client = self.connect()
+        client.login(self.world.username, self.world.password, PROMPT_AFTER_LOOK)
+        return client
+
+    def test_heartbeat_sees_ollama_fall_and_announces_it_once(self):
+        client = self.login()
+        self.assertIn("The Oracle", client.command("oracle", PROMPT_AFTER_LOOK))
+        self.addCleanup(self.walk_back_to_the_hearth)
+        status = client.command("@status ollama", r"Last error:[^\n]*\n", timeout=20)
+        self.assertIn("ollama", status)
+        deadline = time.monotonic() + 20
+        while "ollama: up" not in status and time.monotonic() < deadline:
+            time.sleep(1)
+            status = client.command("@status ollama", r"Last error:[^\n]*\n")
+        self.assertIn("ollama: up", status)
+        self.ollama.set_route("/api/version", Route(503, {"error": "down"}))
+        try:
+            text = client.read_until(r"Oracle's light goes dark[^\n]*\n[\s\S]*Oracle's light goes dark[^\n]*\n",
+                                     timeout=30)
+            time.sleep(5)  # more beats while it stays down: no further announcement
+            client.send("look")
+            text += client.read_until(PROMPT_AFTER_LOOK)
+        finally:
+            self.ollama.set_route("/api/version", OLLAMA_ROUTES["/api/version"])
+        announcements = re.findall(r"^.*Oracle's light goes dark.*$", text, re.M)
+        self.assertEqual(len(announcements), 2, announcements)  # once in the room, once on ops
+        self.assertEqual(len([line for line in announcements if "[ops]" in line]), 1, announcements)
+        self.assertIn("HTTP 503", announcements[0])
+        self.assertRegex(text, r"ollama: down, \d+ ms, checked \d+s ago")
+
+    def test_heartbeat_cli_exits_nonzero_when_a_critical_service_is_down(self):
+        self.ollama.set_route("/api/version", Route(503))
+        try:
+            result = self.world.timmy("heartbeat", check=False)
+        finally:
+            self.ollama.set_route("/api/version", OLLAMA_ROUTES["/api/version"])
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertRegex(result.stdout, r"ollama\s+down")
+        self.assertRegex(result.stdout, r"evennia\s+up")
+        healthy = self.world.timmy("heartbeat", check=False)
+        self.assertEqual(healthy.returncode, 0, healthy.stdout)
+
+    def test_the_heartbeat_script_is_single_after_reload(self):
+        client = self.login()
+        client.send("@reload")
+        client.read_until(r"(?i)restarted|reloaded", timeout=60)
+        time.sleep(1)
+        reply = client.command("py evennia.search_script('heartbeat').count()", r"<<<[^\n]*\n|\n1\n|\n\d+\n",
+                               timeout=20)
+        self.assertRegex(reply, r"(?m)^\s*1\s*$", reply)
+        status = client.command("@status", r"Heartbeat: last beat[^\n]*\n", timeout=20)
+        self.assertIn("every 2s", status)

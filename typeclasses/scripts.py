@@ -38,4 +38,4 @@ class HeartbeatScript(Script):
 
     def set_interval(self, seconds):
         """Change the beat interval; it persists across reload and restart."""
-        self.restart(interval=int(seconds))
+        self.start(interval=int(seconds))
