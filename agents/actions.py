@@ -346,11 +346,11 @@ def _check_arg_value(action, arg, value):
         raise InvalidAnswer("bad_arg_type", f"{where} is a {type(value).__name__}")
     if arg.choices and value not in arg.choices:
         raise InvalidAnswer("bad_arg", f"{where}: {plain_text(value, 60)!r} is not one of {', '.join(arg.choices)}")
-    if len(value) > arg.max_length * 2 + 64:
-        raise InvalidAnswer("arg_too_long", f"{where}: {len(value)} > {arg.max_length} characters")
-    cleaned = clean_text(value) if arg.text else value
+    cleaned = value
+    if arg.text and len(value) <= arg.max_length * 2 + 64:  # room for markup; huge input is not cleaned
+        cleaned = clean_text(value)
     if len(cleaned) > arg.max_length:
-        raise InvalidAnswer("arg_too_long", f"{where}: {len(cleaned)} > {arg.max_length} characters")
+        raise InvalidAnswer("arg_too_long", f"{where}: {len(cleaned)} characters (limit {arg.max_length})")
     if not cleaned:
         raise InvalidAnswer("empty_arg", where)
     if arg.text and cleaned.startswith(COMMAND_PREFIXES):
