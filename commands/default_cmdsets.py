@@ -18,6 +18,7 @@ from evennia import default_cmds
 
 from commands.building import CmdBuildWorld
 from commands.heartbeat import CmdHeartbeat
+from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
 from commands.status import CmdStatus
 
 
@@ -41,6 +42,8 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
         self.add(CmdBuildWorld())
         self.add(CmdStatus())
         self.add(CmdHeartbeat())
+        for command in (CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence):
+            self.add(command())
 
 
 class AccountCmdSet(default_cmds.AccountCmdSet):

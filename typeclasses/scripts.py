@@ -39,3 +39,26 @@ class HeartbeatScript(Script):
     def set_interval(self, seconds):
         """Change the beat interval; it persists across reload and restart."""
         self.start(interval=int(seconds))
+
+
+class IncidentsScript(Script):
+    """The escalation matrix's clock: climbs, re-alerts, silences, the outbox.
+
+    Every deadline lives on the incident rows, so this Script only needs to
+    look every few seconds; a reload or a restart loses nothing.
+    """
+
+    def at_script_creation(self):
+        self.key = "incidents"
+        self.desc = "Escalates incidents, expires silences, delivers the outbox"
+        self.persistent = True
+
+    def at_repeat(self, **kwargs):
+        from world.incidents import core, outbox, silences
+
+        try:
+            silences.expire()
+            core.tick()
+        except Exception:
+            logger.log_trace("Incident tick failed")
+        outbox.deliver_due().addErrback(lambda failure: logger.log_trace(failure.getErrorMessage()))

@@ -80,9 +80,30 @@ def agents_section():
     return ["Agents:    none yet (the agent runtime is not installed)"]
 
 
-def incidents_section():
-    """Open incidents (the incidents system fills this in)."""
-    return ["Incidents: none (incident tracking is not installed)"]
+def incidents_section(now=None):
+    """Open incidents with their level, and the state of the Gitea outbox."""
+    from world.incidents import config, core, outbox, silences
+
+    now = now or time.time()
+    incidents = core.open_incidents()
+    lines = [f"Incidents: {len(incidents)} open" if incidents else "Incidents: none open"]
+    for incident in incidents[:5]:
+        lines.append(
+            f"  #{incident.id} {incident.severity} L{incident.level} {incident.state:<12} "
+            f"{age_text(now - incident.opened_at):>4} {plain_text(incident.summary, 40)}"
+        )
+    if len(incidents) > 5:
+        lines.append(f"  ... and {len(incidents) - 5} more (@incidents)")
+    if config.gitea_configured():
+        queued = outbox.counts()
+        dead = f", |r{queued['dead']} dead-lettered|n" if queued["dead"] else ""
+        lines.append(f"Escalation: Gitea {settings.GITEA_REPO}; {queued['pending']} notification(s) pending{dead}")
+    else:
+        lines.append("Escalation: Gitea not configured - level 3 is in-world only")
+    active = silences.active(now)
+    if active:
+        lines.append("Silenced: " + ", ".join(s.service for s in active))
+    return lines
 
 
 def backups_section():
@@ -98,7 +119,7 @@ def status_screen(now=None):
     lines += services_section(now)
     lines.append("")
     lines += agents_section()
-    lines += incidents_section()
+    lines += incidents_section(now)
     lines += backups_section()
     lines.append(heartbeat_line(now))
     return "\n".join(lines)

@@ -15,7 +15,9 @@ def at_server_init():
 def at_server_start():
     """Every start (cold or reload), after the world is loaded."""
     from world.heartbeat.service import checks_or_log
+    from world.incidents import sources
 
+    sources.connect()  # heartbeat transitions open and resolve incidents
     checks_or_log()  # a malformed HEALTH_CHECKS entry is logged loudly, by name
     lifecycle.write_ready_file()
 

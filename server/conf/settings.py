@@ -230,7 +230,34 @@ HEALTH_CHECKS = [
     {"name": "backup", "kind": "backup", "timeout": 5.0, "severity": "P2"},
 ]
 
+######################################################################
+# Incidents and escalation (world/incidents)
+######################################################################
+
+# Seconds an unacknowledged incident waits before climbing a level.
+INCIDENT_ESCALATE_AFTER = {"P0": 120, "P1": 600, "P2": 3600}
+# Seconds an acknowledged but unresolved incident waits before re-alerting.
+INCIDENT_REALERT_AFTER = {"P0": 900, "P1": 1800, "P2": 14400}
+# Level 1 owner (the on-duty agent) and the level 2 peer agent.
+INCIDENT_ON_DUTY = os.environ.get("TIMMY_ON_DUTY", "Timmy")
+INCIDENT_PEER = os.environ.get("TIMMY_PEER", "Ezra")
+# How often the matrix looks at deadlines, silences and the outbox (seconds).
+INCIDENT_TICK = 5
+# The Gitea repository ("owner/name") level-3 escalations are filed in.
+GITEA_REPO = os.environ.get("GITEA_REPO", "").strip().strip("/")
+# Seconds per Gitea API call.
+GITEA_TIMEOUT = 10
+# Outbox retries: capped exponential backoff with jitter (seconds).
+OUTBOX_RETRY_BASE = 5
+OUTBOX_RETRY_CAP = 300
+
 GLOBAL_SCRIPTS = {
+    "incidents": {
+        "typeclass": "typeclasses.scripts.IncidentsScript",
+        "interval": INCIDENT_TICK,
+        "persistent": True,
+        "desc": "Escalates incidents, expires silences, delivers the outbox",
+    },
     "heartbeat": {
         "typeclass": "typeclasses.scripts.HeartbeatScript",
         "interval": HEARTBEAT_INTERVAL,
