@@ -136,8 +136,10 @@ class TestLiveWorld(TestCase):
         healthy = self.world.timmy("heartbeat", check=False)
         self.assertEqual(healthy.returncode, 0, healthy.stdout)
 
-    def test_the_heartbeat_script_is_single_after_reload(self):
+    def test_the_heartbeat_script_is_single_after_reload_and_incidents_survive(self):
         client = self.login()
+        opened = client.command("@escalate P2 e2e: the relay hums oddly", r"Incident #\d+ opened[^\n]*\n")
+        incident_id = re.search(r"Incident #(\d+)", opened).group(1)
         client.send("@reload")
         client.read_until(r"(?i)restarted|reloaded", timeout=60)
         time.sleep(1)
@@ -146,3 +148,7 @@ class TestLiveWorld(TestCase):
         self.assertRegex(reply, r"(?m)^\s*1\s*$", reply)
         status = client.command("@status", r"Heartbeat: last beat[^\n]*\n", timeout=20)
         self.assertIn("every 2s", status)
+        self.assertIn("the relay hums oddly", status)
+        timeline = client.command(f"@incidents {incident_id}", r"opened[^\n]*\n", timeout=20)
+        self.assertIn(f"Incident #{incident_id} P2 open", timeline)
+        client.command(f"@resolve {incident_id} = e2e done", r"is resolved[^\n]*\n")
