@@ -33,7 +33,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from world.presentation import plain_text
+from world.plaintext import plain_text
 
 REGION_KEYS = ("hearth", "forge", "oracle", "vault")
 SEVERITIES = ("P0", "P1", "P2")

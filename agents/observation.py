@@ -27,7 +27,8 @@ The observation dict (every key optional):
 
 import json
 
-from world.presentation import age_text, plain_text
+from world.plaintext import plain_text
+from world.presentation import age_text
 
 CHARS_PER_TOKEN = 4
 DEFAULT_BUDGET_TOKENS = 600

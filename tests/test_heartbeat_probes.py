@@ -8,7 +8,6 @@ spins the reactor until it fires. The fake services run in their own threads.
 import socket
 
 from twisted.internet import defer
-from twisted.trial import unittest
 
 from world.heartbeat.cycle import run_cycle
 from world.heartbeat.probes import probe
@@ -16,6 +15,7 @@ from world.servicestate import DEGRADED, DOWN, UP
 
 from .support.checks import make_check
 from .support.fake_http import FakeHTTPService, Route
+from .support.reactor import ReactorTestCase
 
 
 def closed_port():
@@ -27,7 +27,7 @@ def closed_port():
     return port
 
 
-class HTTPProbeTests(unittest.TestCase):
+class HTTPProbeTests(ReactorTestCase):
     def serve(self, routes, **kwargs):
         service = FakeHTTPService(routes, **kwargs).start()
         self.addCleanup(service.stop)
@@ -93,7 +93,7 @@ class HTTPProbeTests(unittest.TestCase):
         self.assertIn("HTTP 500", result.reason)
 
 
-class TCPAndDiskProbeTests(unittest.TestCase):
+class TCPAndDiskProbeTests(ReactorTestCase):
     @defer.inlineCallbacks
     def test_closed_tcp_port_is_refused(self):
         result = yield probe(make_check(kind="tcp", target=f"127.0.0.1:{closed_port()}", timeout=2))
@@ -123,7 +123,7 @@ class TCPAndDiskProbeTests(unittest.TestCase):
         self.assertIn("FileNotFoundError", result.reason)
 
 
-class CycleConcurrencyTests(unittest.TestCase):
+class CycleConcurrencyTests(ReactorTestCase):
     @defer.inlineCallbacks
     def test_all_probes_start_before_any_completes(self):
         """The server answers only once all ten requests have arrived."""

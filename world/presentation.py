@@ -5,17 +5,12 @@ Everything here returns strings and touches no database, so commands, room
 descriptions, the CLI and the web page render the same facts the same way.
 """
 
-import re
 import time
 
-from evennia.utils.ansi import strip_ansi
-
+from world.plaintext import plain_text  # noqa: F401  (re-exported: the one cleaner)
 from world.servicestate import DEGRADED, DOWN, UNKNOWN, UP
 
 STATE_COLOURS = {UP: "|g", DEGRADED: "|y", DOWN: "|r", UNKNOWN: "|x"}
-_MXP_LINK = re.compile(r"\|l[cu](.*?)\|lt(.*?)\|le", re.DOTALL)
-_MXP_ANY = re.compile(r"\|l[cut]|\|le")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def age_text(seconds):
@@ -49,30 +44,3 @@ def service_line(service_state, now=None):
         f"  |w{service_state.name}|n: {coloured_state(service_state.state)}"
         f", {latency_text(service_state.latency_ms)}, {checked}"
     )
-
-
-def plain_text(text, limit=None):
-    """Make player- or model-supplied text safe to show as plain text.
-
-    Strips MXP links (keeping their visible text), Evennia colour markup, raw
-    ANSI escapes and control characters, folds line breaks into spaces (so a
-    line cannot fake another speaker) and bounds the length.
-
-    Args:
-        text (str): Untrusted text.
-        limit (int, optional): Maximum length; longer text ends with '…'.
-
-    Returns:
-        str: Text that renders literally on every client.
-    """
-    text = str(text or "")
-    text = _MXP_LINK.sub(lambda match: match.group(2) or match.group(1), text)
-    text = _MXP_ANY.sub("", text)
-    text = strip_ansi(text)
-    text = text.replace("\r", " ").replace("\n", " ")
-    text = _CONTROL.sub("", text)
-    text = text.replace("|", "¦")
-    text = " ".join(text.split())
-    if limit and len(text) > limit:
-        text = text[: max(0, limit - 1)] + "…"
-    return text
