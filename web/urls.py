@@ -20,6 +20,9 @@ from evennia.web.urls import urlpatterns as evennia_default_urlpatterns
 
 # add patterns
 urlpatterns = [
+    # status page and status API (/status/, /api/status...): first, so they are
+    # reached before Evennia's own REST API under /api/
+    path("", include("web.status.urls")),
     # website
     path("", include("web.website.urls")),
     # webclient
