@@ -16,6 +16,7 @@ own cmdsets by inheriting from them or directly from `evennia.CmdSet`.
 
 from evennia import default_cmds
 
+from commands.agents import CmdAgents, CmdTalk
 from commands.building import CmdBuildWorld
 from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
@@ -42,6 +43,8 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
         self.add(CmdBuildWorld())
         self.add(CmdStatus())
         self.add(CmdHeartbeat())
+        self.add(CmdTalk())
+        self.add(CmdAgents())
         for command in (CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence):
             self.add(command())
 

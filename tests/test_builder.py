@@ -2,6 +2,8 @@
 The idempotent world builder, RegionRoom descriptions and @buildworld.
 """
 
+from unittest.mock import patch
+
 from evennia.objects.models import ObjectDB
 from evennia.utils.test_resources import EvenniaCommandTest, EvenniaTest
 
@@ -40,7 +42,7 @@ class TestBuilder(BuiltWorldMixin, EvenniaTest):
 
     def test_second_build_changes_nothing(self):
         before = world_snapshot()
-        report = build_world(self.region_file)
+        report = build_world(self.region_file, agents=False)
         self.assertFalse(report.changed)
         self.assertEqual(report.unchanged, 11)
         self.assertEqual(world_snapshot(), before)
@@ -48,7 +50,7 @@ class TestBuilder(BuiltWorldMixin, EvenniaTest):
     def test_edited_description_is_applied_without_duplicating(self):
         before = world_snapshot()
         self.edit_regions("Anvils and long benches", "Cold anvils and long benches")
-        report = build_world(self.region_file)
+        report = build_world(self.region_file, agents=False)
         self.assertEqual(report.updated, ["room The Forge (static_desc)"])
         forge = find_region("forge")
         self.assertTrue(forge.static_desc.startswith("Cold anvils"))
@@ -60,7 +62,7 @@ class TestBuilder(BuiltWorldMixin, EvenniaTest):
         forge_id = find_region("forge").id
         self.edit_regions('name = "The Forge"', 'name = "The Smithy"')
         self.edit_regions('aliases = ["the forge", "f"]', 'aliases = ["the forge", "smithy"]')
-        build_world(self.region_file)
+        build_world(self.region_file, agents=False)
         forge = find_region("forge")
         self.assertEqual((forge.id, forge.key), (forge_id, "The Smithy"))
         exit_obj = [e for e in find_region("hearth").exits if e.key == "forge"][0]
@@ -71,7 +73,7 @@ class TestBuilder(BuiltWorldMixin, EvenniaTest):
         vault_exit = '[[region.exit]]\nto = "vault"\nname = "vault"\naliases = ["the vault", "v"]\n'
         self.assertIn(vault_exit, text)
         self.write_regions(text.replace(vault_exit, ""))
-        report = build_world(self.region_file)
+        report = build_world(self.region_file, agents=False)
         self.assertEqual(len(report.removed), 1)
         self.assertNotIn("vault", [e.key for e in find_region("hearth").exits])
 
@@ -87,7 +89,7 @@ class TestBuilder(BuiltWorldMixin, EvenniaTest):
                 self.edit_regions("Anvils and long", "Broken anvils and long")
                 self.edit_regions(old, new)
                 with self.assertRaises(RegionDataError):
-                    build_world(self.region_file)
+                    build_world(self.region_file, agents=False)
                 self.assertEqual(world_snapshot(), before)
                 self.write_regions(original)
 
@@ -119,7 +121,8 @@ class TestBuildWorldCommand(BuiltWorldMixin, EvenniaCommandTest):
     def test_rebuild_reports_no_change(self):
         from django.test import override_settings
 
-        with override_settings(TIMMY_REGIONS_FILE=self.region_file):
+        with override_settings(TIMMY_REGIONS_FILE=self.region_file), \
+                patch("world.agentfleet.ensure_agents", return_value=[]):
             self.call(CmdBuildWorld(), "", "World build: 0 created, 0 updated, 0 removed, 11 unchanged.")
 
     def test_bad_data_file_is_reported_and_changes_nothing(self):

@@ -53,11 +53,13 @@ class BuildReport:
         return "World build: " + ", ".join(parts) + "."
 
 
-def build_world(path=None):
-    """Make the world match the region data file.
+def build_world(path=None, agents=True):
+    """Make the world match the region data file, and create the agents.
 
     Args:
         path (str, optional): Region data file; defaults to settings.TIMMY_REGIONS_FILE.
+        agents (bool): Also make sure every persona has its account and
+            AgentCharacter (world/agentfleet.py).
 
     Returns:
         BuildReport: What was created, updated and removed.
@@ -80,6 +82,10 @@ def build_world(path=None):
             wanted.add(LIMBO_EXIT_TAG)
             _ensure_exit(LIMBO_EXIT_TAG, spec.limbo_exit, spec.limbo_exit_aliases, limbo, rooms[spec.hub], report)
         _remove_stale_exits(wanted, report)
+    if agents:
+        from world.agentfleet import ensure_agents
+
+        ensure_agents(report)
     return report
 
 

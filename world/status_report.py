@@ -76,8 +76,22 @@ def heartbeat_line(now=None):
 
 
 def agents_section():
-    """The agents (the agent runtime fills this in)."""
-    return ["Agents:    none yet (the agent runtime is not installed)"]
+    """One line: each agent, online or not, and its mode."""
+    from world.agentfleet import agent_characters
+
+    agents = agent_characters()
+    if not agents:
+        return ["Agents:    none yet"]
+    parts = [f"{name} {('|g' + agent.mode + '|n') if agent.online else '|roffline|n'}"
+             for name, agent in sorted(agents.items())]
+    lines, line = [], "Agents:    "
+    for part in parts:
+        if len(line) + len(part) > 90 and line.strip() != "Agents:":
+            lines.append(line.rstrip(", "))
+            line = "           "
+        line += part + ", "
+    lines.append(line.rstrip(", "))
+    return lines
 
 
 def incidents_section(now=None):

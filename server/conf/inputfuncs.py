@@ -50,3 +50,42 @@ as argument.
 #
 #     """
 #     pass
+
+
+import time  # noqa: E402
+
+
+def agent_observe(session, *args, **kwargs):
+    """An agent's runtime asks what its character perceives.
+
+    Answered with ["agent_observation", [observation], {}]. Ignored for any
+    session that does not puppet an AgentCharacter.
+    """
+    from world.agentfleet import observation_for
+
+    agent = _agent_of(session)
+    if agent is None:
+        if session and session.logged_in:  # logged in, not yet puppeting: ask again soon
+            session.msg(agent_observation=([{"unavailable": "not puppeting a character yet"}], {}))
+        return
+    agent.last_seen = time.time()
+    session.msg(agent_observation=([observation_for(agent)], {}))
+
+
+def agent_report(session, *args, **kwargs):
+    """An agent's runtime reports its mode, goal, decision, error and tokens."""
+    from world.agentfleet import apply_report
+
+    agent = _agent_of(session)
+    if agent is None:
+        return
+    report = kwargs if kwargs else (args[0] if args and isinstance(args[0], dict) else {})
+    apply_report(agent, {key: value for key, value in report.items() if key != "options"})
+
+
+def _agent_of(session):
+    """The AgentCharacter this session puppets, or None."""
+    puppet = session.puppet if session else None
+    if puppet is None or not puppet.is_typeclass("typeclasses.agents.AgentCharacter", exact=False):
+        return None
+    return puppet

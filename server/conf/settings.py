@@ -251,6 +251,24 @@ GITEA_TIMEOUT = 10
 OUTBOX_RETRY_BASE = 5
 OUTBOX_RETRY_CAP = 300
 
+######################################################################
+# The agents (agents/ is the runtime; world/agentfleet.py the server side)
+######################################################################
+
+# Persona data file: who the agents are, what they may do, what they want.
+TIMMY_PERSONAS_FILE = os.path.join(GAME_DIR, "agents", "personas.toml")  # noqa: F405
+# The agents' passwords: generated once, git-ignored, mode 0600.
+TIMMY_AGENT_CREDENTIALS = os.environ.get(
+    "TIMMY_AGENT_CREDENTIALS", os.path.join(GAME_DIR, "server", "conf", "agent_credentials.json")  # noqa: F405
+)
+# One model for every agent (e.g. a small one); empty = each persona's own.
+TIMMY_AGENT_MODEL = os.environ.get("TIMMY_AGENT_MODEL", "").strip()
+# Per-agent overrides: {"Ezra": "llama3.1:8b"} and {"Bezalel": "planner"} (llm|planner|hybrid).
+TIMMY_AGENT_MODELS = {}
+TIMMY_AGENT_STRATEGIES = {}
+# Seconds before "<agent> is thinking…" is shown to someone waiting for an answer.
+TIMMY_AGENT_THINKING_AFTER = 3
+
 GLOBAL_SCRIPTS = {
     "incidents": {
         "typeclass": "typeclasses.scripts.IncidentsScript",

@@ -45,6 +45,8 @@ class RegionFileMixin:
 class BuiltWorldMixin(RegionFileMixin):
     """Builds the regions from the real data file before each test."""
 
+    with_agents = False
+
     def setUp(self):
         super().setUp()
-        self.build_report = build_world(self.region_file)
+        self.build_report = build_world(self.region_file, agents=self.with_agents)

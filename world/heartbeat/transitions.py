@@ -52,7 +52,8 @@ def publish(transition, check=None):
     announce_ops(f"{colour}[heartbeat]|n {text}")
     room = _region_room(transition.region)
     if room:
-        room.msg_contents(f"{colour}{text}|n", from_obj=None)
+        meta = {"type": "transition", "service": transition.service, "state": transition.new}
+        room.msg_contents(text=(f"{colour}{text}|n", meta), from_obj=None)
     for receiver, response in service_transition.send_robust(sender=publish, transition=transition):
         if isinstance(response, Exception):
             logger.log_err(f"service_transition receiver {receiver} failed: {response!r}")

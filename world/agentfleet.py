@@ -1,0 +1,273 @@
+"""
+The agents, as the server sees them: accounts and characters, credentials,
+observations, reports from the runtime, talk, and the operator's controls.
+
+The agent runtime (agents/) logs in over the network and talks to the server
+through two input functions (server/conf/inputfuncs.py):
+
+    ["agent_observe", [], {}]          -> ["agent_observation", [observation], {...}]
+    ["agent_report", [], {report}]     the runtime's mode, goal, decision, error, tokens
+
+and receives ["agent_event", [event], {}] (speech, talk, incidents,
+transitions) and ["agent_control", [{"command": ...}], {}] (pause, resume,
+restart) on its session.
+"""
+
+import json
+import os
+import secrets
+import time
+
+from django.conf import settings
+from evennia.utils import logger
+
+from world.plaintext import plain_text
+
+AGENT_TYPECLASS = "typeclasses.agents.AgentCharacter"
+CONTROL_COMMANDS = ("pause", "resume", "restart")
+MODES = ("starting", "llm", "planner", "hybrid", "autonomy", "paused")
+
+
+def load_fleet():
+    """The personas, with the model/strategy overrides from settings."""
+    from agents.personas import load_personas
+
+    return load_personas(
+        settings.TIMMY_PERSONAS_FILE,
+        default_model=settings.TIMMY_AGENT_MODEL or None,
+        models=settings.TIMMY_AGENT_MODELS,
+        strategies=settings.TIMMY_AGENT_STRATEGIES,
+    )
+
+
+def agent_characters():
+    """Every AgentCharacter, by name."""
+    from typeclasses.agents import AgentCharacter
+
+    return {agent.key: agent for agent in AgentCharacter.objects.all()}
+
+
+def find_agent(name):
+    """The AgentCharacter called `name` (case-insensitive), or None."""
+    wanted = (name or "").strip().lower()
+    for key, agent in agent_characters().items():
+        if key.lower() == wanted:
+            return agent
+    return None
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def read_credentials():
+    """{name: password} from the git-ignored credentials file ({} if none)."""
+    try:
+        with open(settings.TIMMY_AGENT_CREDENTIALS) as handle:
+            return dict(json.load(handle))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_credentials(credentials):
+    """Write the credentials file atomically with mode 0600."""
+    path = settings.TIMMY_AGENT_CREDENTIALS
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(credentials, handle, indent=2, sort_keys=True)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def ensure_agents(report=None):
+    """Create, idempotently, an Account and an AgentCharacter per persona.
+
+    A password is generated only for an agent that has none in the
+    credentials file (then the account's password is set to it), so running
+    this again changes nothing.
+
+    Returns:
+        list: Lines saying what was created or repaired.
+    """
+    from world.builder import find_region
+
+    done = []
+    credentials = read_credentials()
+    changed_credentials = False
+    for persona in load_fleet():
+        if persona.name not in credentials:
+            credentials[persona.name] = secrets.token_urlsafe(18)
+            changed_credentials = True
+        account, created = _ensure_account(persona, credentials[persona.name], changed_credentials)
+        if created:
+            done.append(f"account {persona.name}")
+        character = _ensure_character(account, persona, find_region(persona.home))
+        if character:
+            done.append(f"agent {persona.name}")
+    if changed_credentials:
+        write_credentials(credentials)
+    if report is not None:
+        report.created.extend(done)
+    return done
+
+
+def _ensure_account(persona, password, password_is_new):
+    from evennia.accounts.models import AccountDB
+    from evennia.utils import create
+
+    account = AccountDB.objects.filter(username__iexact=persona.name).first()
+    if account is None:
+        account = create.create_account(persona.name, email="", password=password,
+                                        typeclass=settings.BASE_ACCOUNT_TYPECLASS,
+                                        permissions=[persona.permission])
+        account.tags.add("agent", category="timmy_role")
+        return account, True
+    if password_is_new:
+        account.set_password(password)
+        account.save()
+    return account, False
+
+
+def _ensure_character(account, persona, home):
+    """The agent's character; returns it only when it had to be created."""
+    existing = [char for char in account.characters.all() if char.key == persona.name]
+    if existing:
+        character = existing[0]
+        if character.persona != persona.name:
+            character.persona = persona.name
+        return None
+    character, errors = account.create_character(
+        key=persona.name, typeclass=AGENT_TYPECLASS, location=home, home=home,
+        permissions=[persona.permission],
+        description=plain_text(persona.description),
+    )
+    if errors:
+        raise RuntimeError(f"could not create agent {persona.name}: {errors}")
+    character.persona = persona.name
+    return character
+
+
+# ------------------------------------------------------------ observation
+
+
+def observation_for(character, now=None):
+    """What an agent perceives: a plain dict (see agents/observation.py).
+
+    Bounded: a few exits, people, recent events, services, incidents.
+    """
+    from world import servicestate
+    from world.heartbeat.service import heartbeat_age
+    from world.incidents.core import open_incidents
+    from world.status_report import service_names
+
+    now = now or time.time()
+    room = character.location
+    backup = servicestate.current("backup")
+    return {
+        "agent": character.key,
+        "mode": character.mode,
+        "paused": bool(character.paused),
+        "location": getattr(room, "region_key", "") or "",
+        "location_name": room.key if room else "",
+        "exits": [exit_obj.key for exit_obj in (room.exits if room else [])][:10],
+        "present": [obj.key for obj in (room.contents if room else [])
+                    if obj != character and (obj.has_account or getattr(obj, "persona", ""))][:20],
+        "agents": {name: (getattr(agent.location, "region_key", None) if agent.online else None)
+                   for name, agent in agent_characters().items() if name != character.key},
+        "said": [{"speaker": event["speaker"], "text": event["text"]}
+                 for event in (character.recent_events or []) if event.get("kind") in ("said", "talk")][-10:],
+        "services": {name: servicestate.current(name).state for name in service_names()},
+        "incidents": [_incident_view(incident) for incident in open_incidents()][:10],
+        "backup_age": backup.age(now) if backup.checked_at else None,
+        "heartbeat_age": heartbeat_age(now),
+    }
+
+
+def _incident_view(incident):
+    return {"id": incident.id, "service": incident.service, "severity": incident.severity,
+            "summary": incident.summary, "owner": incident.owner,
+            "acked": incident.state == "acknowledged", "state": incident.state, "level": incident.level}
+
+
+# ---------------------------------------------------------------- reports
+
+REPORT_LIMITS = {"goal": 80, "decision": 200, "reason": 200, "error": 200, "note": 300}
+
+
+def apply_report(character, report, now=None):
+    """Record what the runtime says about its agent (validated and bounded)."""
+    now = now or time.time()
+    character.last_seen = now
+    mode = report.get("mode")
+    if mode in MODES and mode != character.mode:
+        if character.mode not in ("starting",) and mode == "autonomy":
+            character.write_in_notebook("Lost my model; working on the planner (autonomy mode).")
+        character.mode = mode
+    if "goal" in report:
+        character.current_goal = plain_text(report["goal"], REPORT_LIMITS["goal"])
+    if report.get("decision"):
+        character.last_decision = plain_text(report["decision"], REPORT_LIMITS["decision"])
+        character.last_reason = plain_text(report.get("reason", ""), REPORT_LIMITS["reason"])
+        character.decision_times = [when for when in (character.decision_times or [])
+                                    if now - when <= 3600][-500:] + [now]
+    if "error" in report:
+        character.last_error = plain_text(report["error"], REPORT_LIMITS["error"])
+    if report.get("invalid"):
+        character.invalid_answers = (character.invalid_answers or 0) + 1
+    tokens = report.get("tokens")
+    if isinstance(tokens, int) and 0 < tokens < 1_000_000:
+        character.tokens_used = (character.tokens_used or 0) + tokens
+    if report.get("note"):
+        character.write_in_notebook(report["note"])
+
+
+# -------------------------------------------------------------------- talk
+
+
+def talk(speaker, agent, text):
+    """An operator speaks to an agent, wherever it is; the agent will answer."""
+    from evennia.utils import delay
+
+    speech = plain_text(text, 300)
+    agent.ndb.awaiting_reply = speaker
+    agent.ndb.awaiting_since = time.time()
+    agent.msg(text=(f'{speaker.key} says to you, "{speech}"', {"type": "talk"}), from_obj=speaker)
+    delay(settings.TIMMY_AGENT_THINKING_AFTER, _thinking, agent, speaker, agent.ndb.awaiting_since)
+    return speech
+
+
+def _thinking(agent, speaker, since):
+    """Say the agent is thinking if it has not answered yet."""
+    if agent.ndb.awaiting_reply == speaker and agent.ndb.awaiting_since == since:
+        speaker.msg(f"{agent.key} is thinking…")
+
+
+def deliver_reply(agent, message):
+    """When an agent speaks, an operator waiting for its answer elsewhere hears it."""
+    speaker = agent.ndb.awaiting_reply
+    if speaker is None:
+        return
+    agent.ndb.awaiting_reply = None
+    if speaker.location != agent.location:
+        speaker.msg(text=(f'{agent.key} says to you, "{plain_text(message, 300)}"', {"type": "say"}),
+                    from_obj=agent)
+
+
+# ---------------------------------------------------------------- control
+
+
+def control(agent, command):
+    """Pause, resume or restart an agent's runtime; returns what happened."""
+    if command not in CONTROL_COMMANDS:
+        raise ValueError(f"unknown control {command!r}")
+    if command == "pause":
+        agent.paused, agent.mode = True, "paused"
+    elif command == "resume":
+        agent.paused = False
+        agent.mode = "starting"
+    if not agent.online:
+        logger.log_info(f"Agent {agent.key} is offline; '{command}' will apply when it connects.")
+        return False
+    for session in agent.sessions.all():
+        session.msg(agent_control=([{"command": command}], {}))
+    return True
