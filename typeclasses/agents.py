@@ -26,7 +26,7 @@ from .characters import Character
 RECENT_EVENTS = 20
 NOTEBOOK_ENTRIES = 50
 DECISION_WINDOW = 3600.0
-_SPEECH = re.compile(r'(?:says|say),\s*"(.*)"\s*$', re.DOTALL)
+_SPEECH = re.compile(r'(?:says|say)(?: to you)?,\s*"(.*)"\s*$', re.DOTALL)
 
 
 class AgentCharacter(Character):

@@ -19,7 +19,7 @@ import secrets
 import time
 
 from django.conf import settings
-from evennia.utils import logger
+from evennia.utils import delay, logger
 
 from world.plaintext import plain_text
 
@@ -200,7 +200,7 @@ def apply_report(character, report, now=None):
     character.last_seen = now
     mode = report.get("mode")
     if mode in MODES and mode != character.mode:
-        if character.mode not in ("starting",) and mode == "autonomy":
+        if mode == "autonomy":
             character.write_in_notebook("Lost my model; working on the planner (autonomy mode).")
         character.mode = mode
     if "goal" in report:
@@ -226,8 +226,6 @@ def apply_report(character, report, now=None):
 
 def talk(speaker, agent, text):
     """An operator speaks to an agent, wherever it is; the agent will answer."""
-    from evennia.utils import delay
-
     speech = plain_text(text, 300)
     agent.ndb.awaiting_reply = speaker
     agent.ndb.awaiting_since = time.time()
