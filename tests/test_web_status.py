@@ -5,8 +5,10 @@ access (session, token, public), content, bad input, no secrets, charts.
 
 import hmac
 import json
+import os
 import re
 import time
+import unittest
 from types import SimpleNamespace
 from unittest import TestCase
 from unittest.mock import patch
@@ -23,10 +25,13 @@ from world.models import HeartbeatSample, Incident
 from world.servicestate import DEGRADED, DOWN, UNKNOWN, UP
 from world.status_report import service_names
 
+from .support import browser
 from .support.heartbeat import HeartbeatMixin, result
 
 TOKEN = "status-token-7f3a9c2e5b1d8e4f"
 HOUR = 3600.0
+# A script, stylesheet, image or frame loaded from another host (links to other sites are fine).
+EXTERNAL_RESOURCE = re.compile(r'<(?:script|img|iframe)[^>]*\ssrc="(?:https?:)?//|<link[^>]*\shref="(?:https?:)?//')
 
 
 def sample(state, at, latency_ms=10.0):
@@ -220,6 +225,7 @@ class StatusPageTests(StatusWebMixin, EvenniaTest):
         self.assertIn('<script src="/static/status/status.js"></script>', html)
         self.assertIn('data-refresh-url="/status/?partial=1" data-refresh-seconds="30"', html)
         self.assertIn('<noscript><meta http-equiv="refresh" content="30"></noscript>', html)
+        self.assertEqual(EXTERNAL_RESOURCE.findall(html), [])
         self.assertEqual(re.findall(r'(?:src|href)="(?:https?:)?//', html), [])
         for path in ("status/status.js", "status/status.css", "status/vendor/jquery-3.6.1.min.js"):
             self.assertTrue(finders.find(path), path)
@@ -408,4 +414,27 @@ class FrontPageAndWebclientTests(EvenniaTest):
         self.assertIn('<script src="/static/status/vendor/jquery-3.6.1.min.js"></script>', html)
         self.assertIn("webclient/js/evennia.js", html)
         self.assertIn('id="inputfield"', html)
-        self.assertEqual(re.findall(r'(?:src|href)="(?:https?:)?//', html), [])
+        self.assertEqual(EXTERNAL_RESOURCE.findall(html), [])
+
+    def test_website_pages_load_nothing_from_elsewhere(self):
+        for url in ("/", "/auth/login/"):
+            response = self.client.get(url)
+            self.assertEqual(response.status_code, 200, url)
+            html = response.content.decode()
+            self.assertIn('href="/static/status/vendor/bootstrap-4.6.1.min.css"', html)
+            self.assertIn('src="/static/status/vendor/bootstrap-4.6.1.bundle.min.js"', html)
+            self.assertEqual(EXTERNAL_RESOURCE.findall(html), [], url)
+
+
+class BrowserRequirementTests(TestCase):
+    """Without Chromium the browser tests fail loudly in CI and skip elsewhere."""
+
+    def test_missing_chromium_fails_in_ci(self):
+        with patch.object(browser, "CHROMIUM", "/nonexistent/chromium"), patch.dict(os.environ, {"CI": "true"}):
+            with self.assertRaisesRegex(RuntimeError, "/nonexistent/chromium not installed"):
+                browser.require_browser()
+
+    def test_missing_chromium_skips_outside_ci(self):
+        with patch.object(browser, "CHROMIUM", "/nonexistent/chromium"), patch.dict(os.environ, {"CI": ""}):
+            with self.assertRaises(unittest.SkipTest):
+                browser.require_browser()

@@ -73,11 +73,6 @@ class Chart:
         """The y of the half-scale grid line."""
         return (self.plot_top + self.plot_bottom) / 2
 
-    @property
-    def center_x(self):
-        """The x of the chart's middle (where 'no data yet' is written)."""
-        return self.width / 2
-
 
 def bucket_seconds_for(span_seconds):
     """The bucket size for a window: whole minutes, at most MAX_BUCKETS buckets.
