@@ -155,7 +155,11 @@ class BrowserTests(TestCase):
         self.assertRegex(rows["evennia"], r"^evennia (up|unknown)")
         self.assertRegex(rows["gitea"], r"gitea unknown .*not configured")
         self.assertIn("Heartbeat: last beat", browser.find("#heartbeat-line").text)
-        self.assertIn("No agents yet", browser.find("#agents-none").text)
+        _, api = self.api("/api/status", token=self.token)
+        agents = [row.get_attribute("data-agent") for row in browser.find_all("#agents-table tr[data-agent]")]
+        self.assertEqual(agents, [agent["name"] for agent in api["agents"]])
+        if not agents:
+            self.assertIn("No agents yet", browser.find("#agents-none").text)
         self.assertIn("Gitea not configured", browser.find("#escalation-line").text)
 
         chart = browser.find('svg.chart[data-service="ollama"]')

@@ -210,6 +210,26 @@ class StatusPageTests(StatusWebMixin, EvenniaTest):
         html = self.client.get("/status/").content.decode()
         self.assertIn("&lt;b&gt;boom&lt;/b&gt; 503 fake line", html)
 
+    def test_agents_show_online_state_mode_and_goal(self):
+        from evennia.utils import create
+
+        timmy = create.create_object("typeclasses.agents.AgentCharacter", key="Timmy", location=self.room1)
+        timmy.mode, timmy.current_goal, timmy.last_seen = "llm", "watch |rollama|n <b>", self.now - 120
+        create.create_object("typeclasses.agents.AgentCharacter", key="Ezra", location=self.room1)
+        self.login()
+        html = self.client.get("/status/").content.decode()
+        self.assertNotIn("No agents yet", html)
+        ezra = re.search(r'<tr data-agent="Ezra">(.*?)</tr>', html, re.S).group(1)
+        row = re.search(r'<tr data-agent="Timmy">(.*?)</tr>', html, re.S).group(1)
+        self.assertLess(html.index('data-agent="Ezra"'), html.index('data-agent="Timmy"'))
+        self.assertIn('<span class="badge state-offline">offline</span>', row)
+        self.assertIn("2m ago", row)
+        self.assertIn("watch ollama &lt;b&gt;", row)
+        self.assertIn("never", ezra)
+        _, body = self.get_json("/api/status")
+        self.assertEqual([(a["name"], a["online"], a["mode"]) for a in body["agents"]],
+                         [("Ezra", False, "starting"), ("Timmy", False, "llm")])
+
     def test_partial_is_the_live_fragment_only(self):
         self.login()
         response = self.client.get("/status/?partial=1")

@@ -8,8 +8,8 @@ is cleaned with `world.presentation.plain_text`; templates escape it again.
 Nothing secret is ever read into these structures: no tokens, no passwords,
 no URLs that might carry credentials.
 
-`agents_summary()` and `backup_summary()` are adapters for systems that are
-not built yet; swap their bodies when the agent runtime and backups land.
+`agents_summary()` and `backup_summary()` are the one place the page reads
+the agents and the backups from; change them there when those systems grow.
 """
 
 import time
@@ -135,13 +135,31 @@ def services(now):
     return [service_row(name, now) for name in service_names()]
 
 
-def agents_summary():
-    """The agents and their last sign of life (none until the agent runtime lands).
+def agents_summary(now=None):
+    """Each agent: online or not, its mode and goal, its last sign of life.
+
+    Reads the AgentCharacters (world.agentfleet), as `@status` does.
 
     Returns:
-        list: Dicts with at least `name`, `state` and `detail`; empty for now.
+        list: Dicts with name, online, state ("online"/"offline"), mode,
+            goal, last_seen and last_seen_text, by name; empty without agents.
     """
-    return []
+    from world.agentfleet import agent_characters
+
+    now = now or time.time()
+    rows = []
+    for name, agent in sorted(agent_characters().items()):
+        last_seen = agent.last_seen if isinstance(agent.last_seen, (int, float)) else None
+        rows.append({
+            "name": plain_text(name, 40),
+            "online": agent.online,
+            "state": "online" if agent.online else "offline",
+            "mode": plain_text(agent.mode, 20),
+            "goal": plain_text(agent.current_goal, 80),
+            "last_seen": last_seen,
+            "last_seen_text": "never" if last_seen is None else f"{age_text(_age(now, last_seen))} ago",
+        })
+    return rows
 
 
 def backup_summary():
@@ -246,7 +264,7 @@ def snapshot(now=None):
         "generated_at_iso": iso(now),
         "heartbeat": heartbeat(now),
         "services": services(now),
-        "agents": agents_summary(),
+        "agents": agents_summary(now),
         "incidents": incidents(now),
         "escalation": escalation(),
         "silenced": silenced(now),
