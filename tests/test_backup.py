@@ -7,22 +7,27 @@ database file (the test's built world), see tests/support/backupfixtures.py.
 
 import calendar
 import os
+import random
 import signal
 import sqlite3
 import threading
 import time
 
+from django.conf import settings
+from django.test import SimpleTestCase
 from evennia.utils.test_resources import EvenniaTestCase
 
-from world.backup import backup_health, store
+from world.backup import backup_health, ids, retention, schedule, store
+from world.backup.config import BackupConfigError, load_config
 from world.backup.create import TEST_STOP_ENV
 from world.backup.drill import drill_backup
 from world.backup.errors import BackupBusy, BackupError, BackupInputError, BackupNotFound, ServerRunning
 from world.backup.fsutil import BackupLock, sha256_file
 from world.backup.manifest import DATABASE_NAME, MANIFEST_NAME, seal, write_manifest
 from world.backup.records import DRILL_NAME, write_record
+from world.backup.report import ProgressText, format_size
 from world.backup.restore import restore_backup
-from world.backup.retention import prune
+from world.backup.retention import plan_retention, prune
 from world.backup.sqlitecopy import open_frozen, table_row_counts
 from world.backup.verify import verify_backup
 
@@ -443,3 +448,114 @@ class TestBackupHealth(BackupTestCase):
         health = backup_health(self.config)
         self.assertEqual((health.state, health.latest_id, health.verified), ("degraded", drilled.id, True))
         self.assertIn("drill failed", health.reason)
+
+
+class TestIdsConfigSchedule(SimpleTestCase):
+    def test_ids_are_strict_timestamps(self):
+        self.assertEqual(ids.id_for_time(calendar.timegm((2026, 11, 24, 5, 15, 0))), "20261124T051500Z")
+        for good in ("20261124T051500Z", "20261124T051500Z-2", "20261124T051500Z-123"):
+            self.assertTrue(ids.is_valid_id(good), good)
+        for bad in ("../20261124T051500Z", "20261124T051500Z/..", "20261124T051500Z-1", "20261124T051500Z-0",
+                    "20261124T051500", "20261324T051500Z", "20261124T251500Z", "latest", "", None,
+                    "20261124T051500Z\n", " 20261124T051500Z"):
+            self.assertFalse(ids.is_valid_id(bad), bad)
+        self.assertEqual(ids.check_id("latest", allow_latest=True), "latest")
+        with self.assertRaisesRegex(BackupInputError, "ids look like 20261124T051500Z or 'latest'"):
+            ids.check_id("../../etc/passwd", allow_latest=True)
+
+    def test_new_ids_skip_taken_names(self):
+        now = calendar.timegm((2026, 11, 24, 5, 15, 0))
+        taken = {"20261124T051500Z", "20261124T051500Z-2"}
+        self.assertEqual(ids.new_id(now, taken), "20261124T051500Z-3")
+        self.assertEqual(ids.new_id(now + 1, taken), "20261124T051501Z")
+
+    def test_settings_are_read_with_defaults_and_validated(self):
+        from django.test import override_settings
+
+        config = load_config()
+        self.assertEqual(config.backup_dir, os.path.join(settings.GAME_DIR, "backups"))
+        self.assertEqual((config.daily_at, config.keep_daily, config.keep_weekly), ("03:30", 7, 4))
+        self.assertEqual(config.stale_after, 26 * HOUR)
+        self.assertIn("server/conf", config.include)
+        with override_settings(BACKUP_DIR="/srv/backups", BACKUP_KEEP_DAILY=3, BACKUP_DAILY_AT="23:05"):
+            config = load_config()
+            self.assertEqual((config.backup_dir, config.keep_daily, config.daily_at),
+                             ("/srv/backups", 3, "23:05"))
+        bad_settings = (
+            ("BACKUP_DAILY_AT", "3:30"), ("BACKUP_DAILY_AT", "24:00"), ("BACKUP_KEEP_DAILY", -1),
+            ("BACKUP_KEEP_WEEKLY", "4"), ("BACKUP_INCLUDE", ["../etc"]), ("BACKUP_INCLUDE", "/etc"),
+        )
+        for name, value in bad_settings:
+            with self.subTest(name=name, value=value), override_settings(**{name: value}):
+                with self.assertRaisesRegex(BackupConfigError, name):
+                    load_config()
+
+    def test_the_daily_slot_is_due_once_and_caught_up_after_downtime(self):
+        day = calendar.timegm((2026, 11, 24, 0, 0, 0))
+        slot = day + 3 * HOUR + 30 * 60
+        self.assertEqual(schedule.last_slot(slot - 1, "03:30"), slot - 86400)
+        self.assertEqual(schedule.last_slot(slot, "03:30"), slot)
+        self.assertEqual(schedule.next_slot(slot, "03:30"), slot + 86400)
+        self.assertFalse(schedule.is_due(slot + 60, "03:30", None))
+        self.assertFalse(schedule.is_due(slot - 60, "03:30", slot - 3600))
+        self.assertTrue(schedule.is_due(slot + 60, "03:30", slot - 3600))
+        self.assertFalse(schedule.is_due(slot + 7200, "03:30", slot + 60))
+        self.assertTrue(schedule.is_due(slot + 3 * 86400, "03:30", slot + 60))  # server was down for days
+
+    def test_progress_text_reports_quarters_once(self):
+        text = ProgressText("Backup")
+        lines = [text("database", done, 100) for done in (1, 10, 26, 30, 51, 99, 100, 100)]
+        self.assertEqual([line for line in lines if line], [
+            "Backup: database 25% (26/100 pages)", "Backup: database 50% (51/100 pages)",
+            "Backup: database 75% (99/100 pages)", "Backup: database 100% (100/100 pages)"])
+        self.assertEqual(text("files", 3, 3), "Backup: files 100% (3/3 files)")
+        self.assertEqual(format_size(512), "512 B")
+        self.assertEqual(format_size(5 * 2**20 + 2**19), "5.5 MiB")
+
+
+class TestRetentionPlan(SimpleTestCase):
+    """plan_retention on many generated catalogues: the promises hold for all of them."""
+
+    def catalogue(self, rng, count):
+        start = calendar.timegm((2026, 1, 1, 0, 0, 0))
+        times = sorted(start + rng.randrange(0, 60 * 86400) for _ in range(count))
+        entries = []
+        for number, created in enumerate(times):
+            backup_id = f"{ids.id_for_time(created)}-{number + 2}"
+            state = rng.choice(["verified", "verified", "unverified", "failed", "broken"])
+            manifest = None if state == "broken" else {"created_unix": created, "files": []}
+            verify = {"verified": {"ok": True}, "failed": {"ok": False}}.get(state)
+            entries.append(store.BackupEntry(backup_id, "/nowhere", manifest=manifest, verify=verify,
+                                             problem="broken" if state == "broken" else None))
+        return entries
+
+    def test_promises_hold_for_random_catalogues(self):
+        rng = random.Random(20261124)
+        for round_number in range(300):
+            entries = self.catalogue(rng, rng.randrange(0, 25))
+            keep_daily, keep_weekly = rng.randrange(0, 8), rng.randrange(0, 5)
+            plan = plan_retention(entries, keep_daily, keep_weekly)
+            verified = [entry for entry in entries if entry.valid and entry.verified]
+            with self.subTest(round=round_number):
+                self.assertEqual(set(plan.keep) | set(plan.delete), {entry.id for entry in entries})
+                self.assertFalse(set(plan.keep) & set(plan.delete))
+                if not verified:
+                    self.assertEqual(plan.delete, [])
+                    continue
+                newest_verified = verified[-1]
+                self.assertIn(newest_verified.id, plan.keep)
+                position = entries.index(newest_verified)
+                self.assertTrue(set(plan.delete) <= {entry.id for entry in entries[:position]})
+                kept_days = {retention.day_key(e.created) for e in entries if e.id in plan.keep and e.valid}
+                good_days = sorted({retention.day_key(e.created) for e in entries
+                                    if e.valid and not e.verify_failed}, reverse=True)
+                self.assertTrue(set(good_days[:keep_daily]) <= kept_days)
+
+    def test_within_a_day_a_verified_backup_beats_a_newer_unverified_one(self):
+        day = calendar.timegm((2026, 3, 2, 0, 0, 0))
+        made = [(day + 3600, True), (day + 7200, False), (day + 86400 * 2, True)]
+        entries = [store.BackupEntry(f"{ids.id_for_time(t)}", "/x", manifest={"created_unix": t, "files": []},
+                                     verify={"ok": True} if ok else None) for t, ok in made]
+        plan = plan_retention(entries, keep_daily=2, keep_weekly=0)
+        self.assertEqual(plan.delete, [entries[1].id])
+        self.assertEqual(plan.keep[entries[0].id], ["daily"])

@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass
 
-DAILY_AT_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DAILY_AT_PATTERN = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")  # always used with fullmatch
 DEFAULT_INCLUDE = ("server/conf", "world/regions.toml", "agents")
 DEFAULTS = {
     "BACKUP_DAILY_AT": "03:30",
@@ -113,7 +113,7 @@ def parse_daily_at(text):
     Raises:
         BackupConfigError: Not a 24-hour "HH:MM" time.
     """
-    match = DAILY_AT_PATTERN.match(str(text).strip())
+    match = DAILY_AT_PATTERN.fullmatch(str(text).strip())
     if not match:
         raise BackupConfigError(f"BACKUP_DAILY_AT must be a UTC time like \"03:30\", not {text!r}")
     return int(match.group(1)), int(match.group(2))

@@ -11,14 +11,14 @@ import time
 
 from world.backup.errors import BackupInputError
 
-ID_PATTERN = re.compile(r"^(\d{8}T\d{6}Z)(?:-([2-9]|[1-9]\d{1,2}))?$")
+ID_PATTERN = re.compile(r"(\d{8}T\d{6}Z)(?:-([2-9]|[1-9]\d{1,2}))?")  # always used with fullmatch
 LATEST = "latest"
 ID_EXAMPLE = "20261124T051500Z"
 
 
 def is_valid_id(text):
     """True if `text` is a well-formed backup id (not whether it exists)."""
-    match = ID_PATTERN.match(text or "")
+    match = ID_PATTERN.fullmatch(text) if isinstance(text, str) else None
     if not match:
         return False
     try:
@@ -61,5 +61,5 @@ def new_id(timestamp, taken):
 
 def id_sort_key(backup_id):
     """Sort key: time, then suffix number."""
-    match = ID_PATTERN.match(backup_id)
+    match = ID_PATTERN.fullmatch(backup_id)
     return (match.group(1), int(match.group(2) or 1)) if match else ("", 0)
