@@ -36,6 +36,7 @@ from world.backup.fsutil import (
 )
 from world.backup.manifest import DATABASE_NAME, FILES_DIR, FORMAT, seal, write_manifest
 from world.backup.sqlitecopy import online_copy
+from world.backup.units import format_size
 
 SKIP_DIRS = ("__pycache__", ".git")
 SKIP_FILES = ("*.pyc", "*.pid", "*.tmp-*")
@@ -191,14 +192,10 @@ def check_free_space(config, files):
     free = free_bytes(config.backup_dir)
     if free - needed < config.min_free_bytes:
         raise BackupError(
-            f"Not enough free space for a backup: it needs about {_mib(needed)} and "
-            f"{_mib(config.min_free_bytes)} must stay free, but only {_mib(free)} is free "
+            f"Not enough free space for a backup: it needs about {format_size(needed)} and "
+            f"{format_size(config.min_free_bytes)} must stay free, but only {format_size(free)} is free "
             "in the backup folder. Older backups are untouched."
         )
-
-
-def _mib(size):
-    return f"{size / 2**20:.1f} MiB"
 
 
 def _as_backup_error(err):

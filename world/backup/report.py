@@ -7,28 +7,16 @@ escapes it and adds colour, the CLI prints it as it is.
 
 import time
 
+from world.backup.units import format_seconds, format_size
 from world.presentation import age_text
+
+__all__ = ["format_size", "format_seconds", "list_lines", "backup_done_text", "verify_lines", "drill_lines",
+           "prune_lines", "restore_lines", "ProgressText"]
 
 STAGE_NAMES = {"database": "database", "files": "files", "verify": "verifying", "restore": "restoring"}
 STAGE_UNITS = {"database": "pages", "files": "files", "verify": "files", "restore": "steps"}
 PROGRESS_STEPS = (25, 50, 75, 100)
-
-
-def format_size(size):
-    """Bytes as '512 B', '4.0 KiB', '12.3 MiB', '1.2 GiB'."""
-    size = float(size or 0)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
-
-
-def format_seconds(seconds):
-    """A duration: '0.4 s', '12.0 s', '3m 05s'."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    return f"{int(seconds // 60)}m {int(seconds % 60):02d}s"
+PROGRESS_QUIET_SECONDS = 2.0
 
 
 def list_lines(entries, now=None):
@@ -126,12 +114,17 @@ def restore_lines(report):
 class ProgressText:
     """Turns a stream of progress(stage, done, total) calls into a few lines.
 
-    Each stage is reported when it passes 25%, 50%, 75% and 100%, so a big
-    backup says how far it is and a small one does not flood the caller.
+    Nothing is said during the first PROGRESS_QUIET_SECONDS of a job (a quick
+    job only reports its result); after that each stage is reported when it
+    passes 25%, 50%, 75% and 100%, so a big backup says how far it is without
+    flooding the caller.
     """
 
-    def __init__(self, label):
+    def __init__(self, label, quiet_seconds=None, clock=time.monotonic):
         self.label = label
+        self.quiet_seconds = PROGRESS_QUIET_SECONDS if quiet_seconds is None else quiet_seconds
+        self.clock = clock
+        self.started = clock()
         self.reported = {}
 
     def __call__(self, stage, done, total):
@@ -139,6 +132,8 @@ class ProgressText:
         percent = 100 if not total else int(100 * done / total)
         passed = [step for step in PROGRESS_STEPS if percent >= step]
         if not passed or self.reported.get(stage, 0) >= passed[-1]:
+            return None
+        if self.clock() - self.started < self.quiet_seconds:
             return None
         self.reported[stage] = passed[-1]
         unit = STAGE_UNITS.get(stage, "")
