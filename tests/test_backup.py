@@ -502,8 +502,13 @@ class TestIdsConfigSchedule(SimpleTestCase):
         self.assertFalse(schedule.is_due(slot + 7200, "03:30", slot + 60))
         self.assertTrue(schedule.is_due(slot + 3 * 86400, "03:30", slot + 60))  # server was down for days
 
-    def test_progress_text_reports_quarters_once(self):
-        text = ProgressText("Backup")
+    def test_progress_text_reports_quarters_once_after_a_quiet_start(self):
+        clock = [100.0]
+        quiet = ProgressText("Backup", quiet_seconds=2.0, clock=lambda: clock[0])
+        self.assertIsNone(quiet("database", 30, 100))
+        clock[0] += 2.5
+        self.assertEqual(quiet("database", 60, 100), "Backup: database 50% (60/100 pages)")
+        text = ProgressText("Backup", quiet_seconds=0)
         lines = [text("database", done, 100) for done in (1, 10, 26, 30, 51, 99, 100, 100)]
         self.assertEqual([line for line in lines if line], [
             "Backup: database 25% (26/100 pages)", "Backup: database 50% (51/100 pages)",

@@ -106,6 +106,7 @@ class BackupWorldMixin:
     """A temporary game folder with a real database, and its BackupConfig."""
 
     def setUp(self):
+        world_database_image()  # before the test case makes its own objects
         super().setUp()
         self.game_dir = tempfile.mkdtemp(prefix="timmy-backup-test-")
         self.addCleanup(shutil.rmtree, self.game_dir, True)
