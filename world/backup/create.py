@@ -32,14 +32,14 @@ from world.backup import ids, store
 from world.backup.errors import BackupError
 from world.backup.fsutil import (
     BackupLock, copy_private, describe_os_error, ensure_private_dir, free_bytes, fsync_dir,
-    make_private_dirs, remove_tree, sha256_file, tree_size,
+    fsync_tree, make_private_dirs, remove_tree, sha256_file, tree_size,
 )
 from world.backup.manifest import DATABASE_NAME, FILES_DIR, FORMAT, seal, write_manifest
 from world.backup.sqlitecopy import online_copy
 from world.backup.units import format_size
 
 SKIP_DIRS = ("__pycache__", ".git")
-SKIP_FILES = ("*.pyc", "*.pid", "*.tmp-*")
+SKIP_FILES = ("*.pyc", "*.pid", "*.tmp-*", "*.restoring-*")
 TEST_STOP_ENV = "TIMMY_BACKUP_TEST_STOP_AT"
 
 
@@ -93,7 +93,7 @@ def _write_backup(config, partial, backup_id, started, files, missing, progress)
     )
     entries = [_file_entry(partial, DATABASE_NAME)]
     entries += copy_included(config, partial, files, progress)
-    fsync_dir(partial)
+    fsync_tree(partial)
     manifest = seal({
         "format": FORMAT,
         "id": backup_id,
@@ -131,16 +131,17 @@ def collect_files(config):
         tuple: (list of paths relative to GAME_DIR, list of missing entries).
     """
     skip = _skipped_paths(config)
+    game_dir = os.path.abspath(config.game_dir)
     found, missing = [], []
     for entry in config.include:
-        full = os.path.join(config.game_dir, entry)
+        full = os.path.join(game_dir, entry)
         if os.path.isfile(full) and not os.path.islink(full):
             found.append(entry)
         elif os.path.isdir(full) and not os.path.islink(full):
-            found.extend(_walk(config.game_dir, full, skip))
+            found.extend(_walk(game_dir, full, skip))
         else:
             missing.append(entry)
-    unique = sorted(set(path for path in found if os.path.join(config.game_dir, path) not in skip))
+    unique = sorted(set(path for path in found if os.path.join(game_dir, path) not in skip))
     return unique, missing
 
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 
 from world.backup.errors import BackupBusy, BackupError
@@ -53,9 +54,15 @@ def fsync_dir(path):
         os.close(fd)
 
 
+def fsync_tree(root):
+    """Flush the entries of `root` and of every folder below it."""
+    for folder, _dirs, _files in os.walk(root, topdown=False):
+        fsync_dir(folder)
+
+
 def write_private(path, data):
     """Write bytes to `path` atomically: temp name, fsync, rename, fsync folder."""
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:

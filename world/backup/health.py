@@ -46,7 +46,10 @@ def backup_health(config=None, now=None):
         config = config or load_config()
     except BackupConfigError as err:
         return BackupHealth(DOWN, f"backup settings are invalid: {err}")
-    entries = store.valid_backups(config)
+    try:
+        entries = store.valid_backups(config)
+    except OSError as err:
+        return BackupHealth(DOWN, f"cannot read the backup folder: {err.strerror or err}")
     if not entries:
         return BackupHealth(DOWN, "no backup yet")
     latest = entries[-1]

@@ -28,7 +28,7 @@ def list_lines(entries, now=None):
     for entry in reversed(entries):
         created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(entry.created))
         size = format_size(entry.size) if entry.valid else "-"
-        lines.append(f"{entry.id:<19} {created:<16} {age_text(now - entry.created):>4} {size:>10}  "
+        lines.append(f"{entry.id:<19} {created:<16} {age_text(max(0, now - entry.created)):>4} {size:>10}  "
                      f"{verified_cell(entry):<8} {drill_cell(entry, now)}")
     return lines
 
