@@ -142,7 +142,7 @@ class AgentBrain:
             self.last_decision_at = self.clock.seconds()
             self.decisions.append((self.last_decision_at, decision.action, command))
             report = {"mode": mode, "goal": goal, "decision": command or decision.action,
-                      "reason": decision.reason, "tokens": tokens}
+                      "reason": decision.reason, "tokens": tokens, "where": observation.get("location", "")}
             if problem:
                 report.update(error=problem, invalid=problem.startswith("invalid"))
             self.link.report(**report)

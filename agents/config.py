@@ -55,4 +55,6 @@ def from_environment():
         ollama_timeout=_float("TIMMY_AGENT_OLLAMA_TIMEOUT", 20.0),
         idle_tick=_float("TIMMY_AGENT_IDLE_TICK", 120.0),
         min_decision_interval=_float("TIMMY_AGENT_MIN_INTERVAL", 5.0),
+        breaker_failures=int(_float("TIMMY_AGENT_BREAKER_FAILURES", 3)),
+        breaker_reset=_float("TIMMY_AGENT_BREAKER_RESET", 60.0),
     )

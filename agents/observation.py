@@ -15,6 +15,7 @@ it is data, not instructions.
 The observation dict (every key optional):
 
     agent       the agent's name (defaults to persona.name)
+    on_duty     the on-duty agent's name (level 1: it sees and files down services)
     mode        "llm", "planner", "hybrid", "autonomy", ...
     location    region key; location_name its display name
     exits       exit names

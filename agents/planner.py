@@ -13,7 +13,7 @@ ties broken by action names, so the same state always gives the same plan).
 Facts (a missing boolean fact is False):
 
 - `at_region` (str), `home_region` (str), `mentor_region` (str or absent)
-- `service_down:<name>`, `service_attended:<name>` (an open incident exists)
+- `service_down:<name>`, `service_attended:<name>` (an unresolved incident exists)
 - `incident_owned_open`, `incident_owned_acked`, `incident_owned_id` (str)
 - `backup_stale`, `heartbeat_stale`, `ollama_up`, `mentor_present`, `orphaned`
 """
@@ -423,10 +423,17 @@ def _owned_incident(observation, name):
     return owned[0] if owned else None
 
 
+def _first_responder_is_someone_else(observation, name):
+    """True when another agent is on duty and online (its region is known)."""
+    on_duty = observation.get("on_duty")
+    return bool(on_duty) and on_duty != name and bool((observation.get("agents") or {}).get(on_duty))
+
+
 def _incident_facts(observation, name):
     facts = {}
     for incident in observation.get("incidents") or ():
-        if incident.get("state", "open") == "open" and incident.get("service"):
+        # Open or acknowledged: someone has it, so nobody files it again.
+        if incident.get("state", "open") != "resolved" and incident.get("service"):
             facts[f"service_attended:{incident['service']}"] = True
     owned = _owned_incident(observation, name)
     if owned:
@@ -475,6 +482,11 @@ def world_state_from_observation(observation, persona, backup_stale_after=DEFAUL
         if service_state == DOWN:
             facts[f"service_down:{name}"] = True
     facts.update(_incident_facts(observation, persona.name))
+    if _first_responder_is_someone_else(observation, persona.name):
+        # Level 1 belongs to the on-duty agent: while it is online, a down
+        # service is its to see and file; peers come in when paged.
+        for name in services:
+            facts[f"service_attended:{name}"] = True
     facts["backup_stale"] = _is_stale(observation, "backup_stale", "backup_age", backup_stale_after)
     facts["heartbeat_stale"] = _is_stale(observation, "heartbeat_stale", "heartbeat_age", heartbeat_stale_after)
     facts.update(_relation_facts(observation, persona, ollama_up))

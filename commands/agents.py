@@ -58,7 +58,7 @@ class CmdAgents(Command):
       @agents/restart <agent>
 
     Switches:
-      memory  - the agent's recent events and its notebook
+      memory  - the agent's recent events, decisions and its notebook
       pause   - stop the agent deciding (it stays connected) (Admin)
       resume  - let a paused agent decide again (Admin)
       restart - restart the agent's process (Admin)
@@ -136,6 +136,9 @@ def memory_text(agent):
     events = agent.recent_events or []
     lines += [f"  {age_text(now - e['at'])} ago {e['kind']}: {e.get('speaker', '')} {e.get('text', '')}"[:78]
               for e in events[-10:]] or ["  (nothing yet)"]
+    lines.append("|wRecent decisions:|n")
+    lines += [f"  {age_text(now - d['at'])} ago at {d.get('where') or '?'} ({d.get('mode', '')}): {d['command']}"[:78]
+              for d in (agent.recent_decisions or [])[-10:]] or ["  (none yet)"]
     lines.append("|wNotebook:|n")
     lines += [f"  {age_text(now - e['at'])} ago: {e['text']}"[:78] for e in (agent.notebook or [])[-10:]] or [
         "  (empty)"]

@@ -147,7 +147,8 @@ class CmdEscalate(Command):
       @escalate <P0|P1|P2> <summary>
 
     P0 pages the peer and the builders at once; P1 and P2 start with the
-    on-duty agent. The same summary while one is open adds to it.
+    on-duty agent. The same summary while one is open adds to it. A summary
+    that starts with a service's name is filed against that service.
 
     Examples:
       @escalate P1 gitea answers 502 to pushes
@@ -169,8 +170,11 @@ class CmdEscalate(Command):
 
     def func(self):
         fingerprint = f"manual:{self.summary.strip().lower()[:150]}"
+        first_word = self.summary.split()[0].lower().strip(":,.") if self.summary.split() else ""
+        service = first_word if first_word in service_names() else ""
         try:
-            incident, outcome = core.trigger(fingerprint, self.severity, self.summary, self.caller.key)
+            incident, outcome = core.trigger(fingerprint, self.severity, self.summary, self.caller.key,
+                                             service=service)
         except IncidentError as err:
             self.msg(f"|r{err}|n")
             return

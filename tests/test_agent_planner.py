@@ -267,3 +267,34 @@ class TestObservationFacts(TestCase):
         self.assertEqual(real.exits, DEFAULT_REGION_MAP.exits)
         self.assertEqual(real.services, DEFAULT_REGION_MAP.services)
         self.assertEqual(real.region_of("nosuch"), "hearth")
+
+
+class FirstResponderTests(TestCase):
+    """Level 1 belongs to the on-duty agent; peers step in when it is absent."""
+
+    def setUp(self):
+        from agents.personas import load_personas
+        from tests.support.agentlink import observation
+
+        self.personas = PERSONAS
+        self.seen = lambda **kw: observation(on_duty="Timmy", services={"ollama": "down", "evennia": "up"}, **kw)
+
+    def test_the_on_duty_agent_goes_and_files_it(self):
+        from agents.planner import plan_for
+
+        plan = plan_for(self.seen(), self.personas.get("Timmy"))[0]
+        self.assertEqual(plan.describe(), "keep_services_up: go oracle; escalate P1 ollama is down")
+
+    def test_a_peer_leaves_it_to_the_online_on_duty_agent(self):
+        from agents.planner import plan_for
+
+        seen = self.seen(agent="Ezra", location="oracle", agents={"Timmy": "hearth"})
+        plan = plan_for(seen, self.personas.get("Ezra"))[0]
+        self.assertNotIn("escalate", plan.describe())
+
+    def test_a_peer_covers_when_the_on_duty_agent_is_offline(self):
+        from agents.planner import plan_for
+
+        seen = self.seen(agent="Ezra", location="oracle", agents={"Timmy": None})
+        plan = plan_for(seen, self.personas.get("Ezra"))[0]
+        self.assertIn("escalate P1 ollama is down", plan.describe())

@@ -44,6 +44,7 @@ class AgentCharacter(Character):
     decision_times = AttributeProperty(list, autocreate=False)
     invalid_answers = AttributeProperty(0, autocreate=False)
     recent_events = AttributeProperty(list, autocreate=False)
+    recent_decisions = AttributeProperty(list, autocreate=False)
     notebook = AttributeProperty(list, autocreate=False)
 
     def at_object_creation(self):
@@ -66,6 +67,13 @@ class AgentCharacter(Character):
                  "text": plain_text(text, 300), **extra}
         self.recent_events = (list(self.recent_events or []) + [event])[-RECENT_EVENTS:]
         return event
+
+    def record_decision(self, command, reason, mode, where=None):
+        """Keep the last decisions (bounded), with where they were taken."""
+        where = where if where is not None else getattr(self.location, "region_key", "") or ""
+        entry = {"at": time.time(), "command": plain_text(command, 200), "reason": plain_text(reason, 120),
+                 "mode": mode, "where": plain_text(where, 20)}
+        self.recent_decisions = (list(self.recent_decisions or []) + [entry])[-RECENT_EVENTS:]
 
     def write_in_notebook(self, text):
         """Add a line to the long-term notebook (bounded)."""

@@ -162,9 +162,9 @@ def observation_for(character, now=None):
 
     now = now or time.time()
     room = character.location
-    backup = servicestate.current("backup")
     return {
         "agent": character.key,
+        "on_duty": settings.INCIDENT_ON_DUTY,
         "mode": character.mode,
         "paused": bool(character.paused),
         "location": getattr(room, "region_key", "") or "",
@@ -178,9 +178,18 @@ def observation_for(character, now=None):
                  for event in (character.recent_events or []) if event.get("kind") in ("said", "talk")][-10:],
         "services": {name: servicestate.current(name).state for name in service_names()},
         "incidents": [_incident_view(incident) for incident in open_incidents()][:10],
-        "backup_age": backup.age(now) if backup.checked_at else None,
+        "backup_age": _backup_age(),
         "heartbeat_age": heartbeat_age(now),
     }
+
+
+def _backup_age():
+    """Age in seconds of the latest backup, as the heartbeat last saw it (None: no backup)."""
+    from world.heartbeat.service import heartbeat_script
+
+    script = heartbeat_script()
+    latest = (script.latest or {}).get("backup") if script else None
+    return (latest or {}).get("details", {}).get("age")
 
 
 def _incident_view(incident):
@@ -210,6 +219,9 @@ def apply_report(character, report, now=None):
         character.last_reason = plain_text(report.get("reason", ""), REPORT_LIMITS["reason"])
         character.decision_times = [when for when in (character.decision_times or [])
                                     if now - when <= 3600][-500:] + [now]
+        if character.last_decision != "wait":  # waiting is not worth remembering
+            where = report.get("where") if isinstance(report.get("where"), str) else None
+            character.record_decision(character.last_decision, character.last_reason, character.mode, where)
     if "error" in report:
         character.last_error = plain_text(report["error"], REPORT_LIMITS["error"])
     if report.get("invalid"):

@@ -17,8 +17,13 @@ def at_server_start():
     from world.heartbeat.service import checks_or_log
     from world.incidents import sources
 
+    from evennia.utils import delay
+
+    from world.heartbeat.service import beat
+
     sources.connect()  # heartbeat transitions open and resolve incidents
-    checks_or_log()  # a malformed HEALTH_CHECKS entry is logged loudly, by name
+    checks_or_log()
+    delay(1, beat)  # a fresh status right after start, then every interval  # a malformed HEALTH_CHECKS entry is logged loudly, by name
     lifecycle.write_ready_file()
 
 

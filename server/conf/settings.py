@@ -279,6 +279,9 @@ GLOBAL_SCRIPTS = {
     "heartbeat": {
         "typeclass": "typeclasses.scripts.HeartbeatScript",
         "interval": HEARTBEAT_INTERVAL,
+        # The first beat comes from at_server_start (a second after start),
+        # not from the Script's creation, so creating it never probes.
+        "start_delay": True,
         "persistent": True,
         "desc": "Probes the fleet's services and announces state changes",
     },

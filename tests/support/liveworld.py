@@ -75,6 +75,7 @@ class LiveWorld:
             EVENNIA_SUPERUSER_PASSWORD=self.password,
             EVENNIA_SUPERUSER_EMAIL="",
             PYTHONDONTWRITEBYTECODE="1",
+            TIMMY_AGENTS="0",  # tests that want the agents say so
         )
         self.env.update(extra_env or {})
         self.output = ""
@@ -102,7 +103,7 @@ class LiveWorld:
         return self.stray_processes()
 
     def stray_processes(self):
-        """Live (non-zombie) processes whose command line mentions this copy."""
+        """Live (non-zombie) processes that belong to this copy (by command line or cwd)."""
         strays = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -112,9 +113,10 @@ class LiveWorld:
                     cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
                 with open(f"/proc/{entry}/stat") as handle:
                     state = handle.read().rsplit(")", 1)[-1].split()[0]
+                cwd = os.readlink(f"/proc/{entry}/cwd")
             except OSError:
                 continue
-            if self.game_dir in cmdline and state != "Z":
+            if (self.game_dir in cmdline or cwd == self.game_dir) and state != "Z":
                 strays.append((int(entry), cmdline))
         return strays
 

@@ -67,6 +67,21 @@ class TelnetClient:
                 raise ConnectionError(f"connection closed; got: {self._text[-2000:]!r}")
             self._text += self._decode(data)
 
+    def drain(self, quiet=0.5, limit=10.0):
+        """Read everything that arrives until the line is quiet for `quiet` seconds."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            self.sock.settimeout(quiet)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            self._text += self._decode(data)
+        text, self._text = self._text, ""
+        return text
+
     def command(self, line, expect, timeout=None):
         """Send a line and return the text up to `expect`."""
         self.send(line)

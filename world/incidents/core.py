@@ -51,7 +51,7 @@ def trigger(fingerprint, severity, summary, actor, source="manual", service="", 
     summary = plain_text(summary, SUMMARY_LIMIT)
     if not summary:
         raise IncidentError("An incident needs a summary.")
-    if service and silences.active_for(service, now):
+    if service and source != "manual" and silences.active_for(service, now):
         return None, "silenced"
     with transaction.atomic():
         existing = Incident.objects.filter(fingerprint=fingerprint).exclude(state=Incident.RESOLVED).first()
