@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser-installed
 
 .PHONY: run test stop status venv
 
@@ -15,6 +16,11 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
+
+# The browser tests' driver (selenium); Chromium itself comes from Debian (bin/ensure-browser).
+$(BROWSER_STAMP): requirements-browser.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-browser.txt
+	@touch $(BROWSER_STAMP)
 
 venv: $(STAMP)
 
@@ -27,6 +33,7 @@ stop:
 status: $(STAMP)
 	@$(PY) bin/timmy status
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER_STAMP)
+	bin/ensure-browser || [ "$$CI" != "true" ]
 	$(PY) bin/timmy setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/evennia test --settings settings.py tests

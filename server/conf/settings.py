@@ -180,6 +180,16 @@ GITEA_TOKEN = os.environ.get("GITEA_TOKEN", "").strip()
 TEST_RUNNER = "tests.runner.TimmyTestRunner"
 
 ######################################################################
+# The status page (/status/) and JSON API (/api/status)
+######################################################################
+
+# The status page and /api/status readable without logging in.
+TIMMY_STATUS_PUBLIC = _env_bool("TIMMY_STATUS_PUBLIC", False)
+# Read-only token for /api/status ("Authorization: Bearer <token>"); empty = token
+# access off. Better set in secret_settings.py.
+TIMMY_STATUS_TOKEN = os.environ.get("TIMMY_STATUS_TOKEN", "").strip()
+
+######################################################################
 # The heartbeat (world/heartbeat): service checks, timing, history
 ######################################################################
 
