@@ -19,6 +19,7 @@ The modules, from the bottom up (none of them uses the Django ORM; only
     retention.py  keep N daily / M weekly, never the newest verified; prune
     schedule.py   when the daily backup is due
     health.py     backup_health() for @status and the heartbeat
+    units.py      sizes and durations as text
     report.py     results as text (the command and the CLI print the same)
     jobs.py       in-server runners: worker threads, progress on the reactor
     cli.py        the CLI subcommands (add_parsers, python -m world.backup.cli)

@@ -73,6 +73,9 @@ def _operation(func):
         except BackupError as err:
             print(str(err), file=sys.stderr)
             return err.exit_code
+        except OSError as err:
+            print(f"The {func.__name__[4:]} failed: {err}", file=sys.stderr)
+            return EXIT_FAILED
 
     run.__name__ = func.__name__
     run.__doc__ = func.__doc__

@@ -61,6 +61,13 @@ def create_backup(config, progress=None, lock=None, now=None):
         BackupBusy: Another backup, prune or restore is running.
         BackupError: The backup failed; no final-named folder was written.
     """
+    try:
+        return _create(config, progress, lock, now)
+    except OSError as err:  # before the partial folder existed: the lock, the folder, the scan
+        raise _as_backup_error(err) from err
+
+
+def _create(config, progress, lock, now):
     ensure_private_dir(config.backup_dir)
     lock = lock or BackupLock(config.backup_dir, "backup")
     with lock:
