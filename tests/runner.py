@@ -1,18 +1,57 @@
 """
-The test runner: Evennia's, plus one closing line that says what happened.
+The test runner: Evennia's, plus a closing report.
 
-Django's runner ends with "OK" or "FAILED (...)"; CI tools read the plain
-"N passed, N failed, N skipped" line this adds.
+Django's runner ends with "OK" or "FAILED (...)"; this adds the slowest test
+classes (to keep the suite inside its time budget) and the plain
+"N passed, N failed, N skipped" line CI tools read.
 """
+
+import time
+import unittest
+from collections import defaultdict
 
 from evennia.server.tests.testrunner import EvenniaTestSuiteRunner
 
+SLOWEST_SHOWN = 8
+
+
+class TimedResult(unittest.TextTestResult):
+    """Adds up the time spent in each test class.
+
+    Each test is charged the time since the previous one finished, so a
+    class's setUpClass (starting a live world, say) counts for that class.
+    """
+
+    class_seconds = defaultdict(float)
+    _last = None
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        now = time.perf_counter()
+        label = f"{type(test).__module__}.{type(test).__name__}"
+        TimedResult.class_seconds[label] += now - (TimedResult._last or now)
+        TimedResult._last = now
+
+    def startTestRun(self):
+        TimedResult._last = time.perf_counter()
+        super().startTestRun()
+
 
 class TimmyTestRunner(EvenniaTestSuiteRunner):
-    """EvenniaTestSuiteRunner with a summary line at the end."""
+    """EvenniaTestSuiteRunner with timings and a summary line at the end."""
+
+    def get_resultclass(self):
+        return TimedResult if not self.debug_sql and not self.pdb else super().get_resultclass()
 
     def run_suite(self, suite, **kwargs):
+        started = time.perf_counter()
         result = super().run_suite(suite, **kwargs)
+        elapsed = time.perf_counter() - started
+        slowest = sorted(TimedResult.class_seconds.items(), key=lambda item: -item[1])[:SLOWEST_SHOWN]
+        if slowest:
+            print(f"\nSlowest test classes (of {elapsed:.0f} s in all):")
+            for label, seconds in slowest:
+                print(f"  {seconds:6.1f} s  {label}")
         failed = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
         skipped = len(result.skipped)
         passed = max(0, result.testsRun - failed - skipped)

@@ -4,6 +4,8 @@ agent processes logging in over the websocket, and a fake Ollama speaking
 HTTP on loopback that the test stops and starts again.
 """
 
+import json
+import os
 import re
 import time
 from unittest import TestCase
@@ -69,6 +71,12 @@ class TestAgentsInTheWorld(TestCase):
         self.client.send("talk timmy hello")
         text = self.client.read_until(r'Timmy says[^\n]*"[^\n]*"\n', timeout=30)
         self.assertIn("All quiet on my watch.", text)
+        with open(os.path.join(self.world.game_dir, "server", "conf", "agent_credentials.json")) as handle:
+            passwords = json.load(handle).values()
+        prompts = json.dumps(self.ollama.chat_requests)
+        self.assertIn("hello", prompts)
+        for secret in list(passwords) + [self.world.password]:
+            self.assertNotIn(secret, prompts)
 
     def test_3_without_ollama_timmy_goes_to_the_oracle_and_escalates_then_recovers(self):
         self.client.command("@silence ollama 30m = e2e: the agent opens it, not the heartbeat", r"silenced[^\n]*\n")
@@ -85,3 +93,10 @@ class TestAgentsInTheWorld(TestCase):
             self.ollama.start()
         self.until("@agents", r"Timmy\s+yes\s+(hybrid|llm)", timeout=60)
         self.client.command("@silence/clear ollama", r"silenced[^\n]*\n")
+
+    def test_4_agents_stay_connected_through_a_reload(self):
+        self.until("@agents", r"(yes[\s\S]*){5}")
+        self.client.send("@reload")
+        self.client.read_until(r"(?i)restarted|reloaded", timeout=60)
+        agents = self.until("@agents", r"(yes[\s\S]*){5}", timeout=30)
+        self.assertNotRegex(agents, r"\s+no\s+")
