@@ -307,6 +307,16 @@ class TestRestoreAndDrill(BackupTestCase):
         self.assertEqual(tables, [("after_backup",)])
         self.assertEqual(kept.execute("SELECT count(*) FROM objects_objectdb_db_tags").fetchone()[0], 0)
 
+    def test_restore_on_a_new_machine_needs_no_database_and_keeps_nothing_empty(self):
+        entry = self.make_backup()
+        os.remove(self.database)
+        open(self.database, "wb").close()  # what Django leaves when it opens a missing database
+        report = restore_backup(self.config, entry.id, with_files=True)
+        self.assertEqual(report.set_aside, [])
+        self.assertEqual(report.files_restored, [])
+        self.assertEqual(self.sql("SELECT count(*) FROM accounts_accountdb")[0][0],
+                         entry.manifest["database"]["tables"]["accounts_accountdb"])
+
     def test_restore_refuses_a_backup_with_a_flipped_byte(self):
         entry = self.make_backup()
         self.sql("CREATE TABLE after_backup (x)")

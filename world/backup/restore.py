@@ -174,7 +174,8 @@ def set_aside(database_path, tag):
 
     Side files go first: a -wal must never be left beside the database that
     replaces this one. The database itself is hard-linked (the live name keeps
-    working until the atomic swap), or copied if linking is not possible.
+    working until the atomic swap), or copied if linking is not possible; an
+    empty file (what opening a missing database leaves) is not worth keeping.
     """
     moved = []
     for suffix in SIDE_FILES:
@@ -187,7 +188,7 @@ def set_aside(database_path, tag):
             moved.append(target)
         else:
             os.remove(side)
-    if tag and os.path.exists(database_path):
+    if tag and os.path.exists(database_path) and os.path.getsize(database_path) > 0:
         target = f"{database_path}-{tag}"
         try:
             os.link(database_path, target)
