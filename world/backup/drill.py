@@ -17,12 +17,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from world.backup import store
 from world.backup.fsutil import remove_tree
 from world.backup.records import DRILL_NAME, write_record
 from world.backup.restore import install_database, restore_files
 from world.backup.sqlitecopy import table_row_counts
 from world.backup.verify import verify_backup
-from world.backup import store
 
 REGIONS_IN_BACKUP = os.path.join("world", "regions.toml")
 REGION_QUERY = (
