@@ -17,6 +17,7 @@ own cmdsets by inheriting from them or directly from `evennia.CmdSet`.
 from evennia import default_cmds
 
 from commands.agents import CmdAgents, CmdTalk
+from commands.backup import CmdBackup
 from commands.building import CmdBuildWorld
 from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
@@ -45,6 +46,7 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
         self.add(CmdHeartbeat())
         self.add(CmdTalk())
         self.add(CmdAgents())
+        self.add(CmdBackup())
         for command in (CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence):
             self.add(command())
 

@@ -64,7 +64,7 @@ class TestCreateBackup(BackupTestCase):
         paths = [item["path"] for item in entry.manifest["files"]]
         self.assertEqual(paths[0], DATABASE_NAME)
         for member in ("files/server/conf/settings.py", "files/server/conf/secret_settings.py",
-                       "files/world/regions.toml", "files/agents/run/bezalel.json"):
+                       "files/world/regions.toml", "files/agents/personas.toml"):
             self.assertIn(member, paths)
         self.assertEqual(os.stat(self.config.backup_dir).st_mode & 0o777, 0o700)
         for root, dirs, files in os.walk(entry.path):

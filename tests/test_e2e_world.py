@@ -152,3 +152,15 @@ class TestLiveWorld(TestCase):
         timeline = client.command(f"@incidents {incident_id}", r"opened[^\n]*\n", timeout=20)
         self.assertIn(f"Incident #{incident_id} P2 open", timeline)
         client.command(f"@resolve {incident_id} = e2e done", r"is resolved[^\n]*\n")
+
+    def test_backup_in_game_runs_in_the_server_and_verifies(self):
+        client = self.login()
+        client.send("@backup")
+        done = client.read_until(r"Backup \S+ done[^\n]*verified[^\n]*\n", timeout=120)
+        backup_id = re.search(r"Backup (\S+) done", done).group(1)
+        listing = client.command("@backup/list", rf"{backup_id}[^\n]*\n", timeout=20)
+        self.assertRegex(listing.splitlines()[-1], rf"{backup_id}.*\syes\s")  # the Verified column
+        drill = client.command(f"@backup/drill {backup_id}", r"(?i)drill[^\n]*(passed|failed)[^\n]*\n", timeout=120)
+        self.assertRegex(drill, r"(?i)passed")
+        bad = client.command("@backup/verify ../etc", r"not a backup id[^\n]*\n")
+        self.assertIn("ids look like", bad)

@@ -10,13 +10,16 @@ one thing through the same functions the in-game commands use, prints what an
 operator needs and exits with a code that means something:
 
     0  done          1  the operation failed          2  bad usage or input
+    3  refused because the server is running (restore)
+
+Backups: bin/timmy backup | list | verify | drill | restore | prune (world/backup/cli.py).
 """
 
 import argparse
 import os
 import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SERVER_RUNNING = 0, 1, 2, 3
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -125,6 +128,9 @@ def build_parser():
     checks.set_defaults(func=cmd_checks)
     heartbeat = sub.add_parser("heartbeat", help="run one heartbeat now; exit 1 if a critical service is down")
     heartbeat.set_defaults(func=cmd_heartbeat)
+    from world.backup.cli import add_parsers as add_backup_parsers
+
+    add_backup_parsers(sub)  # backup, list, verify, drill, restore, prune
     return parser
 
 

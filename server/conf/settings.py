@@ -279,7 +279,36 @@ TIMMY_AGENT_STRATEGIES = {}
 # Seconds before "<agent> is thinking…" is shown to someone waiting for an answer.
 TIMMY_AGENT_THINKING_AFTER = 3
 
+######################################################################
+# Backups (world/backup)
+######################################################################
+
+# Where backups live; kept 0700, every file in it 0600 (backups hold secrets).
+BACKUP_DIR = os.environ.get("TIMMY_BACKUP_DIR", "").strip() or os.path.join(GAME_DIR, "backups")  # noqa: F405
+# UTC "HH:MM" of the daily backup (the schedule catches up after downtime).
+BACKUP_DAILY_AT = "03:30"
+# Retention: newest backup of each of the last N days / M ISO weeks.
+BACKUP_KEEP_DAILY = 7
+BACKUP_KEEP_WEEKLY = 4
+# Seconds after which the latest backup is stale (a failing check).
+BACKUP_STALE_AFTER = 26 * 3600
+# Files/folders (relative to GAME_DIR) copied beside the database (the agents'
+# memory is in the database itself).
+BACKUP_INCLUDE = ["server/conf", "world/regions.toml", "agents/personas.toml"]
+# A backup is refused if it would leave less than this much free (MiB).
+BACKUP_MIN_FREE_MB = 64
+# Database pages per step of the online copy (progress granularity).
+BACKUP_STEP_PAGES = 1024
+# Where drills restore to; None = the system temp folder.
+BACKUP_SCRATCH_DIR = None
+
 GLOBAL_SCRIPTS = {
+    "backup_schedule": {
+        "typeclass": "typeclasses.backup_script.BackupScheduleScript",
+        "interval": 60,
+        "persistent": True,
+        "desc": "Daily backup, verification and retention (world/backup)",
+    },
     "incidents": {
         "typeclass": "typeclasses.scripts.IncidentsScript",
         "interval": INCIDENT_TICK,

@@ -123,11 +123,11 @@ class BackupWorldMixin:
         )
 
     def _write_game_files(self):
-        for folder in ("server/conf", "world", "agents/run"):
+        for folder in ("server/conf", "world", "agents"):
             os.makedirs(os.path.join(self.game_dir, folder))
         self.write_file("server/conf/settings.py", "SERVERNAME = 'Timmy World'\n")
         self.write_file("server/conf/secret_settings.py", SECRET_TEXT, mode=0o600)
-        self.write_file("agents/run/bezalel.json", '{"goal": "keep_backups_fresh"}\n')
+        self.write_file("agents/personas.toml", '[defaults]\nmodel = "llama3.2:3b"\n')
         shutil.copy(settings.TIMMY_REGIONS_FILE, os.path.join(self.game_dir, "world", "regions.toml"))
 
     def write_file(self, relpath, text, mode=0o644):

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 DAILY_AT_PATTERN = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")  # always used with fullmatch
-DEFAULT_INCLUDE = ("server/conf", "world/regions.toml", "agents")
+DEFAULT_INCLUDE = ("server/conf", "world/regions.toml", "agents/personas.toml")
 DEFAULTS = {
     "BACKUP_DAILY_AT": "03:30",
     "BACKUP_KEEP_DAILY": 7,

@@ -238,13 +238,12 @@ def probe_agents(check, reactor):
     return DEGRADED, f"silent: {', '.join(stale)}", details
 
 
+@defer.inlineCallbacks
 def probe_backup(check, reactor):
-    """Backups: the latest backup's age and verification (from world.backup)."""
-    try:
-        from world.backup import backup_health
-    except ImportError:
-        return UNKNOWN, "backups not set up", {}
-    health = backup_health()
+    """Backups: the latest backup's age and verification (files read in a thread)."""
+    from world.backup import backup_health
+
+    health = yield threads.deferToThread(backup_health)
     return health.state, health.reason, {"age": health.age, "verified": health.verified}
 
 
