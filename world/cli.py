@@ -4,6 +4,7 @@ Command-line entry to the world's own logic, outside the server.
     bin/timmy build          rebuild the regions from world/regions.toml
     bin/timmy checks         validate and list the service checks in settings
     bin/timmy heartbeat      one beat outside the game (exit 1: a critical service is down)
+    bin/timmy check-settings warn about settings unsafe in production (exit 1: some)
 
 Each subcommand sets up Django and Evennia (without starting a server), does
 one thing through the same functions the in-game commands use, prints what an
@@ -116,6 +117,24 @@ def cmd_heartbeat(args):
     return EXIT_OK
 
 
+def cmd_check_settings(args):
+    """Warn about settings that are unsafe in production; exit 1 if there are any."""
+    from django.conf import settings
+
+    from world.settingscheck import check_settings
+
+    warnings = check_settings(settings, GAME_DIR)
+    if not warnings:
+        print("Settings check: nothing unsafe found.")
+        return EXIT_OK
+    print("!" * 78)
+    print(f"!! Settings check: {len(warnings)} unsafe setting(s) for production")
+    for warning in warnings:
+        print(f"!!   {warning}")
+    print("!" * 78)
+    return EXIT_FAILED
+
+
 def build_parser():
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="bin/timmy", description="Timmy World operations CLI.")
@@ -128,6 +147,8 @@ def build_parser():
     checks.set_defaults(func=cmd_checks)
     heartbeat = sub.add_parser("heartbeat", help="run one heartbeat now; exit 1 if a critical service is down")
     heartbeat.set_defaults(func=cmd_heartbeat)
+    check = sub.add_parser("check-settings", help="warn about settings unsafe in production (exit 1 if any)")
+    check.set_defaults(func=cmd_check_settings)
     from world.backup.cli import add_parsers as add_backup_parsers
 
     add_backup_parsers(sub)  # backup, list, verify, drill, restore, prune

@@ -73,6 +73,15 @@ TIMMY_PORT_BASE = _env_int("TIMMY_PORT_BASE", 4000, 1024, 65528)
 # Interface the public ports listen on; set 127.0.0.1 to keep the world local.
 TIMMY_BIND_INTERFACE = os.environ.get("TIMMY_BIND_INTERFACE", "0.0.0.0").strip() or "0.0.0.0"
 
+# Host names the website answers to; "*" (any) by default when listening on
+# every interface (the settings check warns), local names when bound to loopback.
+_LOCAL_ONLY = TIMMY_BIND_INTERFACE in ("127.0.0.1", "localhost", "::1")
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("TIMMY_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if _LOCAL_ONLY else "*").split(",")
+    if host.strip()
+]
+
 TELNET_PORTS = [TIMMY_PORT_BASE]
 TELNET_INTERFACES = [TIMMY_BIND_INTERFACE]
 WEBSERVER_PORTS = [(TIMMY_PORT_BASE + 1, TIMMY_PORT_BASE + 3)]
