@@ -14,10 +14,13 @@ class Account(DefaultAccount):
         """Create this account's character, starting (and homed) at the hub.
 
         New characters start at The Hearth rather than Limbo. Before the world
-        is built (no hub yet) Evennia's START_LOCATION is used.
+        is built (no hub yet) Evennia's START_LOCATION is used. A character
+        holds only Player permission unless told otherwise, so an operator who
+        `quell`s acts as a player (quelling uses the lower of the two).
         """
         from world.builder import find_hub
 
+        kwargs.setdefault("permissions", ["Player"])
         if "location" not in kwargs:
             hub = find_hub()
             if hub:
