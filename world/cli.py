@@ -135,6 +135,18 @@ def cmd_check_settings(args):
     return EXIT_FAILED
 
 
+def cmd_preflight(args):
+    """What `bin/timmy run` does before a start, in one process: validate the
+    service checks (fatal), warn about unsafe settings (loud, not fatal), and
+    rebuild the world."""
+    checks = argparse.Namespace(quiet=True)
+    code = cmd_checks(checks)
+    if code != EXIT_OK:
+        return code
+    cmd_check_settings(args)
+    return cmd_build(argparse.Namespace(file=None))
+
+
 def build_parser():
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="bin/timmy", description="Timmy World operations CLI.")
@@ -147,6 +159,8 @@ def build_parser():
     checks.set_defaults(func=cmd_checks)
     heartbeat = sub.add_parser("heartbeat", help="run one heartbeat now; exit 1 if a critical service is down")
     heartbeat.set_defaults(func=cmd_heartbeat)
+    preflight = sub.add_parser("preflight", help="checks, settings warnings and build, as `run` does")
+    preflight.set_defaults(func=cmd_preflight)
     check = sub.add_parser("check-settings", help="warn about settings unsafe in production (exit 1 if any)")
     check.set_defaults(func=cmd_check_settings)
     from world.backup.cli import add_parsers as add_backup_parsers
