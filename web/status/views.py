@@ -1,16 +1,17 @@
 """
-The status page and the status JSON API. Thin: access checks here, facts in
-`web.status.data`, chart geometry in `web.status.charts`.
+The status page, the daily report page and the status JSON API. Thin: access
+checks here, facts in `web.status.data` (and `web.status.reportpage`), chart
+geometry in `web.status.charts`.
 """
 
 import functools
 import time
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from web.status import access, data
+from web.status import access, data, reportpage
 
 REFRESH_SECONDS = 30
 
@@ -64,12 +65,25 @@ def api_service_history(request, service):
     return json_response(history)
 
 
+def page_view(view):
+    """Pages: only for whoever may see the status page (else the login page), GET and HEAD only."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not access.page_allowed(request):
+            return redirect_to_login(request.get_full_path())
+        if request.method not in ("GET", "HEAD"):
+            return json_error(405, "method not allowed; use GET", Allow="GET, HEAD")
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+@page_view
 def status_page(request):
     """`/status/`: the status page (or, with `?partial=1`, just its live part)."""
-    if not access.page_allowed(request):
-        return redirect_to_login(request.get_full_path())
-    if request.method not in ("GET", "HEAD"):
-        return json_error(405, "method not allowed; use GET", Allow="GET, HEAD")
     now = time.time()
     context = {
         "status": data.snapshot(now),
@@ -79,6 +93,22 @@ def status_page(request):
         "public": access.is_public(),
     }
     template = "status/_live.html" if request.GET.get("partial") else "status/status.html"
-    response = render(request, template, context)
-    response["Cache-Control"] = "no-store"
+    return render(request, template, context)
+
+
+@page_view
+def report_page(request, day=None):
+    """`/status/report/` (today so far) and `/status/report/<YYYY-MM-DD>/`: the daily report.
+
+    A day that is not a date, or has not begun, is a 404.
+    """
+    return render(request, "status/report.html", reportpage.context(reportpage.day_or_404(day)))
+
+
+@page_view
+def report_markdown(request, day):
+    """`/status/report/<YYYY-MM-DD>/markdown`: the report as its Markdown file."""
+    day = reportpage.day_or_404(day)
+    response = HttpResponse(reportpage.markdown(day), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="report-{day.isoformat()}.md"'
     return response
