@@ -164,3 +164,50 @@ class TestLiveWorld(TestCase):
         self.assertRegex(drill, r"(?i)passed")
         bad = client.command("@backup/verify ../etc", r"not a backup id[^\n]*\n")
         self.assertIn("ids look like", bad)
+
+    def test_input_over_the_length_limit_is_refused_and_the_session_lives(self):
+        client = self.login()
+        client.send("say " + "x" * 7000)
+        warning = client.read_until(r"too long[^\n]*\n", timeout=20)
+        self.assertIn("too long", warning)
+        self.assertIn("The Hearth", client.command("look", PROMPT_AFTER_LOOK))
+
+    def test_a_command_flood_is_cut_by_the_rate_limit_and_the_world_stays_responsive(self):
+        client = self.login()
+        for _ in range(300):
+            client.send("@status evennia")
+        flood = client.read_until(r"commands too fast", timeout=30)
+        self.assertIn("commands too fast", flood)
+        client.drain(quiet=1.5, limit=30)
+        time.sleep(1.5)
+        self.assertIn("The Hearth", client.command("look", PROMPT_AFTER_LOOK, timeout=20))
+
+    def test_a_connection_flood_is_queued_and_does_not_lock_operators_out(self):
+        """The Portal admits 2 new connections a second; the rest wait their turn."""
+        flood = []
+        try:
+            for _ in range(12):
+                flood.append(TelnetClient("127.0.0.1", self.world.telnet_port, timeout=10))
+            client = self.connect()
+            client.read_until(r"connect <username>", timeout=60)  # the real login screen, after the queue
+            text = client.command(f"connect {self.world.username} {self.world.password}", PROMPT_AFTER_LOOK)
+            self.assertIn("The Hearth", text)
+        finally:
+            for connection in flood:
+                connection.close()
+
+    def test_zz_repeated_bad_logins_are_throttled(self):
+        """Runs last in this class: the throttle then holds for 127.0.0.1."""
+        replies = []
+        for attempt in range(7):
+            client = self.connect()
+            client.read_until(r"connect <username>", timeout=60)
+            replies.append(client.command(f"connect {self.world.username} wrong-{attempt}",
+                                          r"(?i)(incorrect|invalid|too many)[^\n]*\n", timeout=20))
+            client.close()
+        self.assertIn("Too many login failures", replies[-1])
+        client = self.connect()
+        client.read_until(r"connect <username>", timeout=60)
+        right = client.command(f"connect {self.world.username} {self.world.password}",
+                               r"(?i)(too many|You become)[^\n]*\n", timeout=20)
+        self.assertIn("Too many login failures", right)  # even the right password waits it out

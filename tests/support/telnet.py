@@ -89,7 +89,7 @@ class TelnetClient:
 
     def login(self, username, password, expect=r"\n"):
         """Wait for the connection screen, log in and wait for `expect`."""
-        self.read_until(r"connect")
+        self.read_until(r"connect <username>", timeout=max(self.timeout, 60))  # after any Portal queue
         return self.command(f"connect {username} {password}", expect)
 
     def _decode(self, data):
