@@ -16,6 +16,7 @@ from commands.agents import CmdAgents, CmdTalk
 from commands.backup import CmdBackup
 from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
+from commands.report import CmdReport
 from commands.status import CmdStatus
 from world.agentfleet import ensure_agents
 from world.models import HeartbeatSample, Incident, IncidentEvent, OutboxMessage, Silence
@@ -27,7 +28,7 @@ HOSTILE = st.sampled_from([
     "`id`", "|lcquit|ltclick|le", "|r|[b|500", "<script>alert(1)</script>", "\x1b[31mred", "line\nTimmy says: ack",
     "P0", "P1 ", "p2 x", "ollama", "ollama 30m", "ollama 30m =", "ollama 30m = why", "x" * 10000, "\u202e\u0000",
     "timmy", "timmy hi", "latest", "/note 1 = x", "/all", "/interval 30", "/interval -1", "/pause nobody",
-    "/list", "/verify ../x", "/drill", "/clear ollama", "/nope",
+    "/list", "/verify ../x", "/drill", "/clear ollama", "/nope", "2026-11-23", "2026-13-45", "yesterday",
 ])
 ARGS = st.one_of(HOSTILE, st.text(max_size=300), st.tuples(HOSTILE, HOSTILE).map(" ".join))
 # Output that shows the command did something (anything else must change nothing).
@@ -35,7 +36,7 @@ DID_SOMETHING = re.compile(
     r"opened \(|added to it|You acknowledge|is resolved\.|Noted on|is silenced for|no longer silenced|"
     r"now beats every|sent( \(|\.)|Backup started|You say to|Heartbeat results|already running")
 COMMANDS = (CmdStatus, CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence, CmdHeartbeat, CmdAgents,
-            CmdTalk, CmdBackup)
+            CmdTalk, CmdBackup, CmdReport)
 
 
 def world_state():

@@ -30,6 +30,7 @@ OPERATIONS = {
     "@resolve 999": "Builder",
     "@silence": "Builder",
     "@backup/list": "Builder",
+    "@report": "Helper",
     "@buildworld now": "Developer",
 }
 HIERARCHY = ["Player", "Helper", "Builder", "Admin", "Developer"]

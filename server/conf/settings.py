@@ -311,7 +311,26 @@ BACKUP_STEP_PAGES = 1024
 # Where drills restore to; None = the system temp folder.
 BACKUP_SCRATCH_DIR = None
 
+######################################################################
+# The daily report (world/report)
+######################################################################
+
+# Each day at TIMMY_REPORT_AT the previous UTC day's report is kept here as
+# report-YYYY-MM-DD.md (with .json, its facts, which @report and
+# /status/report/ show) and summed up on the ops channel.
+TIMMY_REPORT_DIR = os.environ.get("TIMMY_REPORT_DIR", "").strip() or os.path.join(  # noqa: F405
+    GAME_DIR, "server", "logs", "reports")  # noqa: F405
+# "HH:MM" UTC when the previous day's report is made (a server down then
+# catches up once, for the latest day only). Malformed: logged, 06:00 used.
+TIMMY_REPORT_AT = os.environ.get("TIMMY_REPORT_AT", "").strip() or "06:00"
+
 GLOBAL_SCRIPTS = {
+    "daily_report": {
+        "typeclass": "typeclasses.report_script.DailyReportScript",
+        "interval": 60,
+        "persistent": True,
+        "desc": "Daily report: uptime, incidents, backups, agents (world/report)",
+    },
     "backup_schedule": {
         "typeclass": "typeclasses.backup_script.BackupScheduleScript",
         "interval": 60,
