@@ -5,8 +5,6 @@ These are Twisted trial test cases: each test returns a Deferred and trial
 spins the reactor until it fires. The fake services run in their own threads.
 """
 
-import socket
-
 from twisted.internet import defer
 
 from world.heartbeat.cycle import run_cycle
@@ -15,16 +13,8 @@ from world.servicestate import DEGRADED, DOWN, UP
 
 from .support.checks import make_check
 from .support.fake_http import FakeHTTPService, Route
+from .support.livesupport import closed_port
 from .support.reactor import ReactorTestCase
-
-
-def closed_port():
-    """A loopback port with nothing listening on it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 class HTTPProbeTests(ReactorTestCase):

@@ -64,14 +64,21 @@ def cmd_build(args):
     return EXIT_OK
 
 
-def cmd_checks(args):
-    """Validate settings.HEALTH_CHECKS; print the checks or the malformed entry."""
+def load_checks_or_say_why():
+    """The configured service checks, or None after printing what is malformed."""
     from world.heartbeat.config import CheckConfigError, configured_checks
 
     try:
-        checks = configured_checks()
+        return configured_checks()
     except CheckConfigError as err:
         print(f"Service checks are invalid: {err}", file=sys.stderr)
+        return None
+
+
+def cmd_checks(args):
+    """Validate settings.HEALTH_CHECKS; print the checks or the malformed entry."""
+    checks = load_checks_or_say_why()
+    if checks is None:
         return EXIT_USAGE
     if not args.quiet:
         for check in checks:
@@ -84,15 +91,12 @@ def cmd_heartbeat(args):
     from evennia.utils.ansi import strip_ansi
     from twisted.internet import reactor
 
-    from world.heartbeat.config import CheckConfigError, configured_checks
     from world.heartbeat.cycle import run_cycle
     from world.servicestate import DOWN
     from world.status_report import probe_table
 
-    try:
-        checks = configured_checks()
-    except CheckConfigError as err:
-        print(f"Service checks are invalid: {err}", file=sys.stderr)
+    checks = load_checks_or_say_why()
+    if checks is None:
         return EXIT_USAGE
     outcome = {}
 
