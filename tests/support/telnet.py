@@ -74,7 +74,7 @@ class TelnetClient:
             self.sock.settimeout(quiet)
             try:
                 data = self.sock.recv(65536)
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):
                 break
             if not data:
                 break
