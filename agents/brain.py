@@ -59,6 +59,7 @@ class AgentBrain:
         self.wake_call = None
         self.idle_call = None
         self.restart_requested = None
+        self.forced_autonomy = False
         self.decisions = []
 
     # ---------------------------------------------------------- lifecycle
@@ -95,7 +96,7 @@ class AgentBrain:
             self.wake(event.get("kind", "event"))
 
     def on_control(self, command):
-        """pause, resume or restart, from an operator's @agents."""
+        """pause, resume or restart (an operator's @agents); autonomy or relink (a recovery playbook)."""
         if command == "pause":
             self.paused, self.mode = True, PAUSED
             self.link.report(mode=PAUSED, goal="paused by an operator")
@@ -104,6 +105,14 @@ class AgentBrain:
             self.wake("resumed")
         elif command == "restart" and self.restart_requested:
             self.restart_requested()
+        elif command == "autonomy":
+            self.forced_autonomy = True
+            self.link.report(note="Told to work on my own from my plan (autonomy mode) until re-linked.")
+            self.wake("autonomy")
+        elif command == "relink":
+            self.forced_autonomy = False
+            self.link.report(note=f"Re-linked with {self.persona.parent or 'my fleet'}.")
+            self.wake("relinked")
 
     def wake(self, reason):
         """Decide soon, respecting the minimum interval between decisions."""
@@ -163,6 +172,8 @@ class AgentBrain:
         plans = plan_for(observation, self.persona, k=k)
         planned = plans[0]
         state = world_state_from_observation(observation, self.persona)
+        if self.forced_autonomy:
+            return planned.decision(self.persona.actions), AUTONOMY, planned.goal, 0, ""
         if self.persona.strategy == "planner":
             return planned.decision(self.persona.actions), "planner", planned.goal, 0, ""
         if state.get("orphaned") or not self.breaker.allow():

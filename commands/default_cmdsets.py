@@ -21,6 +21,7 @@ from commands.backup import CmdBackup
 from commands.building import CmdBuildWorld
 from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
+from commands.recover import CmdConfirm, CmdRecover
 from commands.report import CmdReport
 from commands.status import CmdStatus
 
@@ -49,6 +50,8 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
         self.add(CmdAgents())
         self.add(CmdBackup())
         self.add(CmdReport())
+        self.add(CmdRecover())
+        self.add(CmdConfirm())
         for command in (CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence):
             self.add(command())
 

@@ -165,3 +165,26 @@ class BrainTests(ReactorTestCase):
         self.assertEqual(len(link.commands) + len([r for r in link.reports if "decision" in r]), 1)
         brain.on_event({"kind": "said", "speaker": "x", "text": "again"})
         self.assertEqual(clock.getDelayedCalls()[0].getTime(), 5.0)
+
+    @defer.inlineCallbacks
+    def test_forced_autonomy_uses_the_planner_until_relinked(self):
+        seen = observation(agent="Allegro-Primus", location="oracle")
+        brain, link = self.brain("Allegro-Primus", seen=seen, clock=task.Clock())
+        brain.on_control("autonomy")
+        self.assertIn("autonomy mode", link.reports[-1]["note"])
+        yield brain.decide()
+        self.assertEqual(self.ollama.chat_requests, [])  # the model is not asked
+        self.assertEqual(link.reports[-1]["mode"], AUTONOMY)
+        brain.on_control("relink")
+        self.assertEqual(link.reports[-1]["note"], "Re-linked with Allegro.")
+        self.ollama.script(Answer.valid("look"))
+        yield brain.decide()
+        self.assertEqual(link.reports[-1]["mode"], "llm")
+        self.assertEqual(len(self.ollama.chat_requests), 1)
+
+    @defer.inlineCallbacks
+    def test_forced_autonomy_overrides_the_planner_strategy_mode(self):
+        brain, link = self.brain("Bezalel", strategy="planner", clock=task.Clock())
+        brain.on_control("autonomy")
+        yield brain.decide()
+        self.assertEqual(link.reports[-1]["mode"], AUTONOMY)

@@ -8,7 +8,7 @@ import json
 import os
 import stat
 import tempfile
-from unittest.mock import patch
+from unittest.mock import Mock, patch
 
 from django.test import override_settings
 from evennia.accounts.models import AccountDB
@@ -193,3 +193,17 @@ class AgentCommandTests(AgentWorldMixin, EvenniaCommandTest):
         self.char2.account.permissions.add("Player")
         self.assertFalse(CmdAgents().access(self.char2, "cmd"))
         self.assertTrue(CmdTalk().access(self.char2, "cmd"))
+
+    def test_autonomy_and_relink_reach_the_runtime(self):
+        allegro_primus = self.agent("Allegro-Primus")
+        self.assertFalse(agentfleet.control(allegro_primus, "autonomy"))  # offline: nobody to tell
+        self.online(allegro_primus)
+        session = Mock()
+        with patch.object(type(allegro_primus.sessions), "all", return_value=[session]):
+            self.assertTrue(agentfleet.control(allegro_primus, "autonomy"))
+            self.assertTrue(agentfleet.control(allegro_primus, "relink"))
+        sent = [call.kwargs["agent_control"][0][0]["command"] for call in session.msg.call_args_list]
+        self.assertEqual(sent, ["autonomy", "relink"])
+        self.assertFalse(allegro_primus.paused)
+        with self.assertRaises(ValueError):
+            agentfleet.control(allegro_primus, "shutdown")

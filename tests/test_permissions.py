@@ -31,6 +31,8 @@ OPERATIONS = {
     "@silence": "Builder",
     "@backup/list": "Builder",
     "@report": "Helper",
+    "@recover": "Helper",
+    "@confirm 000000": "Helper",
     "@buildworld now": "Developer",
 }
 HIERARCHY = ["Player", "Helper", "Builder", "Admin", "Developer"]

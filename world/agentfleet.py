@@ -24,7 +24,7 @@ from evennia.utils import delay, logger
 from world.plaintext import plain_text
 
 AGENT_TYPECLASS = "typeclasses.agents.AgentCharacter"
-CONTROL_COMMANDS = ("pause", "resume", "restart")
+CONTROL_COMMANDS = ("pause", "resume", "restart", "autonomy", "relink")
 MODES = ("starting", "llm", "planner", "hybrid", "autonomy", "paused")
 
 
@@ -267,7 +267,11 @@ def deliver_reply(agent, message):
 
 
 def control(agent, command):
-    """Pause, resume or restart an agent's runtime; returns what happened."""
+    """Pause, resume or restart an agent's runtime, or force autonomy / re-link it.
+
+    `autonomy` makes the runtime decide from its planner until `relink`
+    (recovery's orphan playbook). Returns True if the agent's session was told.
+    """
     if command not in CONTROL_COMMANDS:
         raise ValueError(f"unknown control {command!r}")
     if command == "pause":

@@ -114,3 +114,52 @@ class Silence(models.Model):
 
     class Meta:
         ordering = ["until", "id"]
+
+
+class RecoveryRun(models.Model):
+    """One run of a recovery playbook (world/recovery): who started it, how it ended.
+
+    A run still `running` when the server starts again was cut short by a
+    crash or a restart, and is marked `interrupted`.
+    """
+
+    RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
+
+    scenario = models.CharField(max_length=16, db_index=True)
+    target = models.CharField(max_length=64, blank=True)
+    started_by = models.CharField(max_length=80)
+    trigger = models.CharField(max_length=16, help_text="manual, agent or auto")
+    state = models.CharField(max_length=16, default=RUNNING, db_index=True)
+    started_at = models.FloatField(db_index=True)
+    finished_at = models.FloatField(null=True)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="recoveries")
+    summary = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"recovery #{self.id} {self.scenario} {self.state}"
+
+
+class RecoveryStep(models.Model):
+    """One step of a recovery run, with the command it ran (argv, exit code, output digest)."""
+
+    run = models.ForeignKey(RecoveryRun, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=24)
+    title = models.CharField(max_length=200)
+    state = models.CharField(max_length=12, help_text="ok, failed, found (a check before), skipped")
+    text = models.CharField(max_length=300, blank=True)
+    argv = models.JSONField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True)
+    duration = models.FloatField(null=True, help_text="seconds")
+    output_digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the whole output")
+    output_bytes = models.PositiveIntegerField(default=0)
+    output_excerpt = models.TextField(blank=True, help_text="the end of the output, bounded")
+    started_at = models.FloatField()
+    finished_at = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["run", "index"]

@@ -21,6 +21,10 @@ def at_server_start():
 
     from world.heartbeat.service import beat
 
+    from world.recovery import auto, records
+
+    records.mark_interrupted()  # a playbook cut off by a crash shows as interrupted
+    auto.connect()  # self-healing: a service going down may run its playbook once
     sources.connect()  # heartbeat transitions open and resolve incidents
     checks_or_log()
     delay(1, beat)  # a fresh status right after start, then every interval  # a malformed HEALTH_CHECKS entry is logged loudly, by name

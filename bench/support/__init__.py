@@ -1,0 +1,1 @@
+"""Helpers of the benchmark scripts in bench/ (never part of the test suite)."""
