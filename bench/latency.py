@@ -25,6 +25,7 @@ case 1 and the targets. A benchmark, never part of the test suite.
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from bench.support.worlds import StockWorld, timmy_world  # noqa: E402
 
 HANG_TIMEOUT = 3.0
 BLOCK = "0.5/5"
+AGENTS = ("Timmy", "Allegro", "Allegro-Primus", "Ezra", "Bezalel")
 
 
 @dataclass
@@ -54,7 +56,6 @@ class Case:
     lags: list = field(default_factory=list)
     cpu: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
-    note: str = ""
     since: float = 0.0
     until: float = 0.0
     stalls: list = field(default_factory=list)
@@ -92,9 +93,9 @@ class Bench:
     def say(self, text):
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
-    def measure(self, key, title, world, client, lag_file, note=""):
+    def measure(self, key, title, world, client, lag_file):
         """CPU window without looks, then the look samples; the lag over both."""
-        case = Case(key, title, note=note)
+        case = Case(key, title)
         pids = world.pids()
         since = time.time()
         window = CpuWindow({"server": [pids["server"]], "portal": [pids["portal"]],
@@ -172,23 +173,38 @@ class Bench:
             self.measure("2", f"Timmy World, {count} players", world, client, lag_file)
 
             hang.hang = True
-            client.command("@heartbeat/interval 5")
+            answer = client.command("@heartbeat/interval 5")
+            if "5" not in answer:
+                raise RuntimeError(f"@heartbeat/interval 5 was not accepted: {answer!r}")
             world.env["TIMMY_AGENTS"] = "1"
-            world.timmy("agents", "start")
-            time.sleep(self.args.warmup)
+            self.start_agents(world, client)
             self.measure("3", "+ 5 agents (Ollama 2 s), heartbeat 5 s, 2 hanging probes", world, client, lag_file)
 
             world.timmy("agents", "stop")
             ollamas[0].stop()
             ollamas.append(FakeOllamaProcess(ollama_port, 20).start())
-            world.timmy("agents", "start")
-            time.sleep(max(self.args.warmup, 22))
+            self.start_agents(world, client, warmup=max(self.args.warmup, 22))
             self.measure("4", "as 3, Ollama answering in 20 s", world, client, lag_file)
 
-            client.command(f"py from server.conf import reactorprobe; reactorprobe.start_blocker('{BLOCK}')")
+            answer = client.command(f"py from server.conf import reactorprobe; reactorprobe.start_blocker('{BLOCK}')")
+            if "Error" in answer:
+                raise RuntimeError(f"could not start the blocker: {answer!r}")
             time.sleep(1)
             self.measure("5", f"as 4 + reactor blocked {BLOCK.replace('/', ' s every ')} s (control)",
                          world, client, lag_file)
+
+    def start_agents(self, world, client, warmup=None):
+        """Start the agent supervisor, wait until the five are online, then `warmup` seconds."""
+        world.timmy("agents", "start")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            online = client.command("who", quiet=0.3)
+            if all(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])(?! World)", online) for name in AGENTS):
+                break
+            time.sleep(1)
+        else:
+            self.say("not every agent came online in 90 s; measuring anyway")
+        time.sleep(self.args.warmup if warmup is None else warmup)
 
     def probe_env(self, lag_file, name):
         """The Server's probe variables (and the stall reporter with --stalls)."""
@@ -238,7 +254,8 @@ def report(cases, args):
     for text, ok in targets(by):
         print(f"  [{'ok' if ok else 'MISSED'}] {text}")
     if args.stalls:
-        print(f"\nwhat held the Server's reactor {args.stall_ms:.0f} ms or more (stack samples, innermost game code first):")
+        print(f"\nwhat held the Server's reactor {args.stall_ms:.0f} ms or more"
+              " (stack samples, innermost game code first):")
         for case in cases:
             print(f"  case {case.key}:")
             for line in case.stalls or ["(nothing)"]:
@@ -278,11 +295,11 @@ def targets(by):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a short run (about 4 minutes)")
+    parser.add_argument("--quick", action="store_true", help="a short run (about 5 minutes)")
     parser.add_argument("--players", type=int, default=100, help="dummyrunner players (N)")
-    parser.add_argument("--samples", type=int, help="look samples per case (default 2000, quick 300)")
+    parser.add_argument("--samples", type=int, help="look samples per case (default 2000, quick 200)")
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between two looks")
-    parser.add_argument("--cpu-seconds", type=float, help="CPU window per case (default 30, quick 8)")
+    parser.add_argument("--cpu-seconds", type=float, help="CPU window per case (default 30, quick 5)")
     parser.add_argument("--warmup", type=float, help="seconds for the agents to get going (default 30, quick 10)")
     parser.add_argument("--settle", type=float, help="seconds after the players logged in (default 20, quick 5)")
     parser.add_argument("--login-timeout", type=float, default=240.0, help="seconds to wait for the players")
@@ -290,13 +307,13 @@ def parse_args(argv=None):
     parser.add_argument("--only", choices=("stock", "timmy"), help="run one world's cases only")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, lag samples)")
     parser.add_argument("--stalls", action="store_true",
-                        help="sample the Server's stack whenever its reactor is late, name the culprits (implies --keep)")
+                        help="sample the Server's stack when its reactor is late, name the culprits (implies --keep)")
     parser.add_argument("--stall-ms", type=float, default=15.0, help="lateness that counts as a stall (--stalls)")
     args = parser.parse_args(argv)
     args.keep = args.keep or args.stalls
     quick = args.quick
-    args.samples = args.samples or (300 if quick else 2000)
-    args.cpu_seconds = args.cpu_seconds if args.cpu_seconds is not None else (8.0 if quick else 30.0)
+    args.samples = args.samples or (200 if quick else 2000)
+    args.cpu_seconds = args.cpu_seconds if args.cpu_seconds is not None else (5.0 if quick else 30.0)
     args.warmup = args.warmup if args.warmup is not None else (10.0 if quick else 30.0)
     args.settle = args.settle if args.settle is not None else (5.0 if quick else 20.0)
     return args

@@ -1,25 +1,33 @@
 """
-TCP_NODELAY on every connection the game owns (server/conf/nodelay.py).
+TCP_NODELAY on every connection the game owns (server/conf/nodelay.py), and
+the other latency plugins (server/conf/gcfreeze.py, reactorprobe.py).
 
 The live test starts one real world and reads the option from the Portal's
 and the Server's own sockets (borrowed with pidfd_getfd, see
 tests/support/sockets.py): telnet, websocket, the web proxy and both ends of
-the AMP link. The reactor tests show, on real loopback connections, that the
-stock default is off, that `install` turns it on for accepted and outgoing
-connections, and that it stays on after a client factory reconnects.
+the AMP link. Stock Evennia 5.0.1 leaves it off on telnet and on both ends
+of AMP (the test fails there with TIMMY_NODELAY=0); autobahn and Twisted's
+HTTP server set it themselves on the websocket and web connections. The
+reactor tests show, on real loopback connections, that the stock default is
+off, that `install` turns it on for accepted and outgoing connections, and
+that it stays on after a client factory reconnects.
 """
 
 import base64
+import gc
 import http.client
 import os
+import shutil
 import socket
+import tempfile
+import time
 from unittest import SkipTest, TestCase, mock
 
 from twisted.application import internet
 from twisted.application.service import MultiService
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer, protocol, reactor, task
 
-from server.conf import nodelay
+from server.conf import gcfreeze, nodelay, reactorprobe
 
 from .support.liveworld import LiveWorld
 from .support.reactor import ReactorTestCase
@@ -223,3 +231,62 @@ class TestInstallOnRealConnections(ReactorTestCase):
         site.resource.reactor.connectTCP("127.0.0.1", 1, factory)
         fake_reactor.connectTCP.assert_called_once_with("127.0.0.1", 1, factory)
         self.assertTrue(getattr(factory, "_timmy_nodelay", False))
+
+
+class TestGcFreeze(TestCase):
+    """Freezing after startup and after slow full collections (server/conf/gcfreeze.py)."""
+
+    def collection(self, callback, generation, seconds):
+        """Feed `callback` one collection of `generation` that took `seconds`."""
+        with mock.patch.object(gcfreeze.time, "perf_counter", side_effect=[100.0, 100.0 + seconds]):
+            callback("start", {"generation": generation})
+            callback("stop", {"generation": generation, "collected": 0, "uncollectable": 0})
+
+    def test_only_a_slow_full_collection_calls_for_a_freeze(self):
+        fake_reactor = mock.Mock()
+        callback = gcfreeze.FreezeAfterSlowCollections(fake_reactor, slow=0.01)
+        self.collection(callback, 0, 0.5)  # young collections never freeze
+        self.collection(callback, 2, 0.002)  # a fast full one is fine
+        fake_reactor.callFromThread.assert_not_called()
+        self.collection(callback, 2, 0.05)
+        fake_reactor.callFromThread.assert_called_once_with(callback._freeze)
+        with mock.patch.object(gcfreeze, "gc") as fake_gc:
+            callback._freeze()
+        fake_gc.freeze.assert_called_once_with()
+        fake_gc.collect.assert_not_called()  # the slow collection has just freed the garbage
+
+    def test_install_schedules_the_startup_freeze_and_can_be_switched_off(self):
+        clock = task.Clock()
+        with mock.patch.dict(os.environ, {"TIMMY_GC_FREEZE": "0"}):
+            self.assertIsNone(gcfreeze.install(clock))
+        self.assertEqual(clock.getDelayedCalls(), [])
+        callback = gcfreeze.install(clock, delay=20)
+        self.addCleanup(gc.callbacks.remove, callback)
+        self.assertIn(callback, gc.callbacks)
+        with mock.patch.object(gcfreeze, "gc") as fake_gc:
+            clock.advance(20)
+        fake_gc.collect.assert_called_once_with()
+        fake_gc.freeze.assert_called_once_with()
+
+
+class TestLagProbe(ReactorTestCase):
+    """The benchmark's reactor-lag probe sees a blocked reactor (server/conf/reactorprobe.py)."""
+
+    timeout = 10
+
+    @defer.inlineCallbacks
+    def test_a_blocked_reactor_shows_as_late_ticks(self):
+        folder = tempfile.mkdtemp(prefix="lagprobe-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "lag.txt")
+        probe = reactorprobe.LagProbe(path, interval=0.02, flush_every=0.1).start()
+        self.addCleanup(probe.stop)
+        yield task.deferLater(reactor, 0.2, lambda: None)
+        yield task.deferLater(reactor, 0, time.sleep, 0.2)  # the reactor blocked 200 ms
+        yield task.deferLater(reactor, 0.2, lambda: None)
+        probe.stop()
+        with open(path) as handle:
+            lags = [float(line.split()[1]) for line in handle]
+        self.assertGreater(max(lags), 150)
+        self.assertGreaterEqual(sum(1 for lag in lags if lag >= 20), 7)  # one sample per missed tick
+        self.assertLess(sorted(lags)[len(lags) // 2], 20)  # the other ticks were on time

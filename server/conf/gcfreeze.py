@@ -2,27 +2,39 @@
 No long garbage-collection pauses on the reactor.
 
 Python's cyclic collector now and then runs a full (generation 2)
-collection, which walks every tracked object in the process. After startup
-the Server holds hundreds of thousands of them (Django, Evennia, the
-idmapper cache), so a full collection stops the reactor for 70-130 ms at a
-random moment, idle or not: that was the largest single cause of reactor
-lag bench/latency.py found (`--stalls` names it).
+collection, which walks every tracked object in the process, garbage or
+not. After startup the Server holds over a hundred thousand of them
+(Django, Evennia, the idmapper cache), and every logged-in player adds
+more (its cmdsets, handlers, sessions): with 100 players a full collection
+stopped the reactor for 50-170 ms at a random moment, idle or not. That
+was the largest single cause of reactor lag bench/latency.py found
+(`--stalls` names it).
 
 `gc.freeze()` moves everything alive at that moment into the permanent
-generation, which collections skip; later full collections walk only what
-was made since, and take a few milliseconds. Both service plugins freeze
-once, `FREEZE_AFTER` seconds after startup, when startup's garbage is gone
-and the long-lived objects (modules, classes, settings, the world loaded so
-far) are in place. The price: a reference cycle among objects that existed
-then and die later is never collected, a leak bounded by the startup heap.
+generation, which collections skip, so later full collections walk only
+what was made since. We freeze twice over:
 
-`TIMMY_GC_FREEZE=0` turns it off.
+- once, `FREEZE_AFTER` seconds after startup, when startup's garbage is
+  collected and the long-lived objects (modules, classes, settings, the
+  world loaded so far) are in place;
+- again right after any full collection that took `SLOW_COLLECTION` or
+  more: that collection has just freed all the garbage, so what is left is
+  alive, and the next full collections are cheap again. In a steady state
+  full collections stay fast and nothing more is frozen.
+
+The price: a reference cycle among frozen objects that die later (say, the
+session of a player who logs out) is never collected. The leak is bounded
+by the largest heap the process reached, and costs memory only.
+
+`TIMMY_GC_FREEZE=0` turns all of it off.
 """
 
 import gc
 import os
+import time
 
 FREEZE_AFTER = 20.0
+SLOW_COLLECTION = 0.010
 
 
 def enabled():
@@ -30,15 +42,55 @@ def enabled():
     return os.environ.get("TIMMY_GC_FREEZE", "1").strip().lower() not in ("0", "off", "no", "false")
 
 
-def freeze():
-    """Collect once, then freeze everything alive; returns the frozen object count."""
-    gc.collect()
+def freeze(collect=True):
+    """Optionally collect everything first, then freeze what is alive; returns the frozen count."""
+    if collect:
+        gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
 
 
-def freeze_after_startup(reactor, delay=FREEZE_AFTER):
-    """Schedule `freeze()` on `reactor` (unless switched off); returns the DelayedCall or None."""
+class FreezeAfterSlowCollections:
+    """A `gc.callbacks` entry: freezes (on the reactor) after a slow full collection.
+
+    Args:
+        reactor: Where the freeze runs (`callFromThread`: a collection may
+            happen in any thread).
+        slow (float): Seconds a full collection must take to call for a freeze.
+    """
+
+    def __init__(self, reactor, slow=SLOW_COLLECTION):
+        self.reactor, self.slow = reactor, slow
+        self.started = None
+        self.freezes = 0
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        if info.get("generation") == 2 and self.started is not None:
+            if time.perf_counter() - self.started >= self.slow:
+                self.reactor.callFromThread(self._freeze)
+        self.started = None
+
+    def _freeze(self):
+        self.freezes += 1
+        freeze(collect=False)  # the slow collection just freed the garbage
+
+
+def install(reactor, delay=FREEZE_AFTER):
+    """Freeze `delay` s after startup and after every slow full collection.
+
+    Args:
+        reactor: The running process's reactor.
+        delay (float): Seconds after startup for the first freeze.
+
+    Returns:
+        FreezeAfterSlowCollections or None: The callback (None when switched off).
+    """
     if not enabled():
         return None
-    return reactor.callLater(delay, freeze)
+    reactor.callLater(delay, freeze)
+    callback = FreezeAfterSlowCollections(reactor)
+    gc.callbacks.append(callback)
+    return callback

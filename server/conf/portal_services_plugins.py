@@ -20,4 +20,4 @@ def start_plugin_services(portal):
         portal (EvenniaPortalService): The Portal's main service.
     """
     nodelay.install(portal)
-    gcfreeze.freeze_after_startup(reactor)
+    gcfreeze.install(reactor)

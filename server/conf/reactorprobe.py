@@ -51,17 +51,29 @@ class LagProbe:
         self._expected = self.last_fired = time.monotonic()
         self.cpu_at_fire = time.thread_time()
         self._flusher = LoopingCall(self.flush)
+        self._call = self._trigger = None
 
     def start(self):
         """Arm the first timer and the periodic write; returns self."""
         self._arm()
         self._flusher.start(self.flush_every, now=False)
-        reactor.addSystemEventTrigger("before", "shutdown", self.flush)
+        self._trigger = reactor.addSystemEventTrigger("before", "shutdown", self.flush)
         return self
+
+    def stop(self):
+        """Stop measuring and write what is left."""
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        if self._flusher.running:
+            self._flusher.stop()
+        if self._trigger is not None:
+            reactor.removeSystemEventTrigger(self._trigger)
+            self._trigger = None
+        self.flush()
 
     def _arm(self):
         self._expected = time.monotonic() + self.interval
-        reactor.callLater(self.interval, self._fired)
+        self._call = reactor.callLater(self.interval, self._fired)
 
     def _fired(self):
         now, wall = time.monotonic(), time.time()

@@ -22,5 +22,5 @@ def start_plugin_services(server):
         server (EvenniaServerService): The Server's main service.
     """
     nodelay.install(server)
-    gcfreeze.freeze_after_startup(reactor)
+    gcfreeze.install(reactor)
     reactorprobe.start_from_env()
