@@ -107,3 +107,10 @@ class InterruptedRunTests(RecoveryMixin, EvenniaCommandTest):
         text = self.call(CmdRecover(), "/history", "Run  Scenario")
         self.assertRegex(text, rf"#{run.id}\s+ollama\s+-\s+interrupted")
         self.call(CmdRecover(), f"/history {run.id}", f"Recovery #{run.id} 'ollama' interrupted")
+
+    def test_a_malformed_command_is_named_in_the_log_at_start(self):
+        self.recover_settings(RECOVERY_COMMANDS={"restart_gitea": {"argv": "systemctl restart gitea"}})
+        with patch("evennia.utils.logger.log_err") as log_err:
+            world.recovery.at_server_start()
+        self.addCleanup(service_transition.disconnect, dispatch_uid="recovery.auto")
+        self.assertIn("RECOVERY_COMMANDS['restart_gitea']", log_err.call_args.args[0])

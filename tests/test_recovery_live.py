@@ -5,9 +5,8 @@ bring back agents whose supervisor is gone (`bin/timmy agents start` run by
 the playbook), re-link the orphan, and a run cut short by a reload shown as
 interrupted afterwards.
 
-The copy's secret_settings.py wires @recover and the start hook in, so this
-test does not depend on default_cmdsets.py or at_server_startstop.py listing
-them yet (once they do, the extra wiring is harmless).
+The copy's secret_settings.py configures a slow restart command (so a run
+can be cut short by a reload) and quick polls.
 """
 
 import os
@@ -20,7 +19,6 @@ from unittest import TestCase
 
 from .support.fake_ollama import FakeOllama
 from .support.liveworld import LiveWorld, copy_game_dir
-from .support.recovery import live_cmdset_settings
 from .support.telnet import TelnetClient
 
 LOOK = r"Exits:[^\n]*\n(?:Characters:[^\n]*\n)?"
@@ -39,11 +37,9 @@ def _running(pid):
 
 
 def wire(game_dir):
-    """The copy's secret settings: a key, @recover in the cmdset, the start hook, a slow restart command."""
+    """The copy's secret settings: a key, a slow restart command, quick polls."""
     commands = {"restart_ollama": {"argv": [sys.executable, "-c", SLEEPER], "timeout": 30}}
     text = (f"SECRET_KEY = {secrets.token_urlsafe(40)!r}\n"
-            + live_cmdset_settings()
-            + 'AT_SERVER_STARTSTOP_MODULE = ["server.conf.at_server_startstop", "world.recovery"]\n'
             + f"RECOVERY_COMMANDS = {commands!r}\n"
             + "RECOVERY_POLL_INTERVAL = 0.5\nRECOVERY_AGENT_RESTART_GRACE = 10\n")
     with open(os.path.join(game_dir, "server", "conf", "secret_settings.py"), "w") as handle:

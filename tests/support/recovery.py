@@ -16,8 +16,6 @@ from evennia.utils import create
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
-from commands.default_cmdsets import CharacterCmdSet
-from commands.recover import CmdConfirm, CmdRecover
 from world.agentfleet import ensure_agents, find_agent
 from world.heartbeat.probes import ProbeResult, probe
 from world.recovery import confirm, engine
@@ -246,19 +244,3 @@ class AgentsMixin(BuiltWorldMixin):
             self.online_agents.add(name)
             self.agent(name).last_seen = seen or time.time()
 
-
-def live_cmdset_settings():
-    """Lines for a live world's secret_settings.py that give characters @recover and @confirm.
-
-    The live test works whether or not default_cmdsets.py lists them yet.
-    """
-    return 'CMDSET_CHARACTER = "tests.support.recovery.LiveCharacterCmdSet"\n'
-
-
-class LiveCharacterCmdSet(CharacterCmdSet):
-    """The game's character cmdset plus @recover and @confirm (for live worlds in tests)."""
-
-    def at_cmdset_creation(self):
-        super().at_cmdset_creation()
-        self.add(CmdRecover())
-        self.add(CmdConfirm())

@@ -38,8 +38,13 @@ Decisions:
 
 
 def at_server_start():
-    """Server start (cold or reload): close runs a crash cut short, and heal automatically."""
-    from world.recovery import auto, records
+    """Server start (cold or reload): close runs a crash cut short, heal automatically,
+    and name any malformed RECOVERY_COMMANDS entry in the log."""
+    from evennia.utils import logger
+
+    from world.recovery import auto, config, records
 
     records.mark_interrupted()
     auto.connect()
+    for problem in config.check_all():
+        logger.log_err(f"Recovery: {problem}; the playbooks that need it will escalate.")
