@@ -138,8 +138,8 @@ class TestLiveWorld(TestCase):
 
     def test_the_heartbeat_script_is_single_after_reload_and_incidents_survive(self):
         client = self.login()
-        opened = client.command("@escalate P2 e2e: the relay hums oddly", r"Incident #\d+ opened[^\n]*\n")
-        incident_id = re.search(r"Incident #(\d+)", opened).group(1)
+        opened = client.command("@escalate P2 e2e: the relay hums oddly", r"Incident #\d+ opened \([^\n]*\n")
+        incident_id = re.search(r"Incident #(\d+) opened \(", opened).group(1)
         client.send("@reload")
         client.read_until(r"(?i)restarted|reloaded", timeout=60)
         time.sleep(1)

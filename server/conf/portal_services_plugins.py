@@ -1,23 +1,24 @@
 """
-Portal service plugins.
+Start plugin services
 
-Evennia calls `start_plugin_services(portal)` last in the Portal's startup,
-after it has built its services (telnet, websocket, web proxy, AMP server)
-but before they listen. We use it for latency: Nagle's algorithm off on
-every connection they accept (`server/conf/nodelay.py` says why), and no
-long garbage-collection pauses (`server/conf/gcfreeze.py`).
+This plugin module can define user-created services for the Portal to
+start.
+
+This module must handle all imports and setups required to start
+twisted services (see examples in evennia.server.portal.portal). It
+must also contain a function start_plugin_services(application).
+Evennia will call this function with the main Portal application (so
+your services can be added to it). The function should not return
+anything. Plugin services are started last in the Portal startup
+process.
+
 """
-
-from twisted.internet import reactor
-
-from server.conf import gcfreeze, nodelay
 
 
 def start_plugin_services(portal):
-    """Called by Evennia last in the Portal's startup.
-
-    Args:
-        portal (EvenniaPortalService): The Portal's main service.
     """
-    nodelay.install(portal)
-    gcfreeze.install(reactor)
+    This hook is called by Evennia, last in the Portal startup process.
+
+    portal - a reference to the main portal application.
+    """
+    pass
