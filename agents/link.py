@@ -6,6 +6,10 @@ its character, so it has its account's permissions, goes through the Portal's
 rate limits and runs the same commands as any player. Messages are Evennia's
 JSON arrays `[cmdname, args, kwargs]`. A lost connection is retried with
 backoff; a server `reload` keeps the websocket (the Portal holds it).
+
+A stopping agent closes its websocket with a close frame (code 1000): the
+Portal keeps a webclient session whose connection merely drops, waiting for
+it to come back, so without one the agent would stay online in the world.
 """
 
 import json
@@ -18,6 +22,8 @@ from twisted.python import log
 
 LOGIN_ATTEMPTS = 4
 LOGIN_RETRY_AFTER = 3.0
+CLOSE_NORMAL = 1000
+CLOSE_WAIT = 3.0
 
 
 class ObservationTimeout(Exception):
@@ -90,6 +96,31 @@ class WorldLink(WebSocketClientFactory, ReconnectingClientFactory):
             self.current, self.logged_in = None, False
             self._fail_waiting(ConnectionError("link closed"))
 
+    def close(self, timeout=CLOSE_WAIT):
+        """Stop reconnecting and end the session with a close frame (code 1000).
+
+        Args:
+            timeout (float): At most this many seconds to wait for the close
+                handshake (autobahn drops the connection itself after its own
+                closeHandshakeTimeout).
+
+        Returns:
+            Deferred: Fires with None once the connection is gone, or after
+                `timeout` seconds, whichever comes first; it never errbacks.
+        """
+        self.stopTrying()
+        protocol = self.current
+        if protocol is None:
+            return defer.succeed(None)
+        protocol.sendClose(CLOSE_NORMAL, "agent stopping")
+        return _first_of(protocol.is_closed, timeout, self._clock())
+
+    def _clock(self):
+        """The clock this link schedules on (the reactor unless a test gave one)."""
+        from twisted.internet import reactor
+
+        return self.clock or reactor
+
     def clientConnectionLost(self, connector, reason):
         self.retry(connector)
 
@@ -112,9 +143,7 @@ class WorldLink(WebSocketClientFactory, ReconnectingClientFactory):
 
     def request_observation(self, timeout=10.0):
         """Ask what the agent perceives; a Deferred firing with the observation dict."""
-        from twisted.internet import reactor
-
-        clock = self.clock or reactor
+        clock = self._clock()
         waiter = defer.Deferred()
         if not (self.current and self.logged_in):
             return defer.fail(ConnectionError("not logged in"))
@@ -158,3 +187,33 @@ class WorldLink(WebSocketClientFactory, ReconnectingClientFactory):
             text = str(args[0])
             if "ncorrect" in text or "invalid" in text.lower():
                 log.msg(f"{self.name}: login refused by the server")
+
+
+def _first_of(deferred, timeout, clock):
+    """A Deferred firing with None when `deferred` fires or `timeout` seconds pass.
+
+    Args:
+        deferred (Deferred): What to wait for; a failure is logged, not passed on.
+        timeout (float): The longest wait, in seconds.
+        clock (IReactorTime): Where the timer runs.
+
+    Returns:
+        Deferred: Fires once, with None.
+    """
+    done = defer.Deferred()
+
+    def finish(result=None):
+        if timer.active():
+            timer.cancel()
+        if not done.called:
+            done.callback(None)
+        return result
+
+    def expire():
+        log.msg(f"websocket close handshake not finished within {timeout:.0f} s; stopping anyway")
+        finish()
+
+    timer = clock.callLater(timeout, expire)
+    deferred.addErrback(log.err, "waiting for the websocket to close failed")
+    deferred.addBoth(finish)
+    return done

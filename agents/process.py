@@ -7,12 +7,16 @@ Reads its password from the credentials file, connects to the world's
 websocket (reconnecting with backoff), and runs the AgentBrain. Exits with
 RESTART_EXIT_CODE when an operator asks for a restart (the supervisor starts
 it again at once); any other exit is a crash and is restarted with backoff.
+
+However it stops (SIGTERM or SIGINT, a restart, any reactor.stop()), it first
+closes its websocket with code 1000, waiting briefly for the handshake, so
+the world logs it out at once.
 """
 
 import json
 import sys
 
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.python import log
 
 from agents import config as runtime_config
@@ -50,6 +54,24 @@ def build_agent(name, cfg):
     return link, brain
 
 
+def shut_down(link, brain):
+    """Stop thinking and close the link; the reactor waits for the Deferred.
+
+    Runs before the reactor shuts down, whatever stopped it.
+
+    Args:
+        link (WorldLink): The agent's websocket link.
+        brain (AgentBrain): The agent's decision loop.
+
+    Returns:
+        Deferred: Fires when the websocket is closed, or after a bounded wait.
+    """
+    brain.stop()
+    closing = defer.maybeDeferred(link.close)
+    closing.addErrback(log.err, "closing the websocket failed")
+    return closing
+
+
 def request_restart():
     """Leave with the restart code: the supervisor starts us again."""
     EXIT["code"] = RESTART_EXIT_CODE
@@ -66,6 +88,7 @@ def main(argv):
     from autobahn.twisted.websocket import connectWS
 
     connectWS(link)
+    reactor.addSystemEventTrigger("before", "shutdown", shut_down, link, brain)
     reactor.callWhenRunning(brain.start)
     reactor.run()
     return EXIT["code"]

@@ -9,14 +9,18 @@ crashed agent is restarted with exponential backoff (1 s doubling to 60 s,
 back to 1 s once it has lived a minute); an agent that exits with the
 restart code (an operator's `@agents/restart`) is restarted at once. Pid files
 go to agents/run/, each agent's output to server/logs/agent-<name>.log.
+
+SIGTERM (or SIGINT) stops the reactor with Twisted's own handlers, which also
+reap the agents as they exit (SIGCHLD); before the reactor shuts down the
+supervisor TERMs its agents (each closes its websocket) and waits for them,
+KILLing any left after KILL_AFTER seconds.
 """
 
 import os
-import signal
 import sys
 import time
 
-from twisted.internet import protocol, reactor
+from twisted.internet import defer, protocol, reactor
 from twisted.python import log
 
 from agents import config as runtime_config
@@ -25,7 +29,7 @@ from agents.process import RESTART_EXIT_CODE
 
 RUN_DIR = os.path.join(runtime_config.GAME_DIR, "agents", "run")
 LOG_DIR = os.path.join(runtime_config.GAME_DIR, "server", "logs")
-MAX_BACKOFF, HEALTHY_AFTER, KILL_AFTER, STAGGER = 60.0, 60.0, 5.0, 0.7
+MAX_BACKOFF, HEALTHY_AFTER, KILL_AFTER, KILL_GRACE, STAGGER = 60.0, 60.0, 5.0, 2.0, 0.7
 
 
 class AgentProcess(protocol.ProcessProtocol):
@@ -35,8 +39,28 @@ class AgentProcess(protocol.ProcessProtocol):
         self.supervisor, self.name = supervisor, name
         self.failures, self.started_at, self.transport = 0, 0.0, None
         self.logfile = None
+        self.pending = None
+
+    @property
+    def alive(self):
+        """True while the agent's process runs."""
+        return bool(self.transport and self.transport.pid)
+
+    def schedule(self, delay):
+        """Spawn the agent after `delay` seconds."""
+        self.pending = reactor.callLater(delay, self.spawn)
+
+    def cancel(self):
+        """Forget a spawn that is still to come."""
+        if self.pending and self.pending.active():
+            self.pending.cancel()
+        self.pending = None
 
     def spawn(self):
+        """Start the agent's process (not once the supervisor is stopping)."""
+        self.pending = None
+        if self.supervisor.stopping:
+            return
         self.started_at = time.monotonic()
         self.logfile = open(os.path.join(LOG_DIR, f"agent-{self.name.lower()}.log"), "ab")
         argv = [sys.executable, "-m", "agents.process", self.name]
@@ -45,18 +69,25 @@ class AgentProcess(protocol.ProcessProtocol):
         log.msg(f"started {self.name} (pid {self.transport.pid})")
 
     def outReceived(self, data):
+        """Copy the agent's output to its log file."""
         self.logfile.write(data)
         self.logfile.flush()
 
     errReceived = outReceived
 
     def processEnded(self, reason):
+        """The agent's process ended (reaped on SIGCHLD): restart it, unless stopping."""
         code = getattr(reason.value, "exitCode", None)
         self.logfile.close()
         _remove_pid(self.name)
         if self.supervisor.stopping:
-            self.supervisor.ended(self)
+            log.msg(f"{self.name} stopped (code {code})")
+            self.supervisor.ended()
             return
+        self.schedule(self._restart_delay(code))
+
+    def _restart_delay(self, code):
+        """Seconds to wait before the next start: none for a restart, else backoff."""
         lived = time.monotonic() - self.started_at
         if code == RESTART_EXIT_CODE:
             delay = 0.0
@@ -64,42 +95,62 @@ class AgentProcess(protocol.ProcessProtocol):
             self.failures = 0 if lived > HEALTHY_AFTER else self.failures + 1
             delay = min(MAX_BACKOFF, 2 ** max(0, self.failures - 1)) if self.failures else 1.0
         log.msg(f"{self.name} exited (code {code}); restarting in {delay:.0f} s")
-        reactor.callLater(delay, self.spawn)
+        return delay
 
 
 class Supervisor:
-    """Starts the agents and stops them all on SIGTERM."""
+    """Starts the agents, and stops them all when the reactor shuts down."""
 
     def __init__(self, names):
         self.children = {name: AgentProcess(self, name) for name in names}
         self.stopping = False
+        self.all_ended = None
+        self.killer = None
 
     def start(self):
         """Spawn the agents a little apart (the Portal rate-limits new connections)."""
         for index, child in enumerate(self.children.values()):
-            reactor.callLater(index * STAGGER, child.spawn)
+            child.schedule(index * STAGGER)
 
-    def stop(self, *_):
+    def stop(self):
+        """Stop every agent: SIGTERM now, SIGKILL to those left after KILL_AFTER s.
+
+        A "before shutdown" trigger: SIGTERM or SIGINT stop the reactor, which
+        waits for the Deferred returned here before it shuts down.
+
+        Returns:
+            Deferred: Fires when every agent's process has ended (at the latest
+                KILL_AFTER + KILL_GRACE seconds from now).
+        """
         if self.stopping:
-            return
+            return defer.succeed(None)
         self.stopping = True
-        alive = [child for child in self.children.values() if child.transport and child.transport.pid]
-        if not alive:
-            reactor.stop()
-            return
-        for child in alive:
-            child.transport.signalProcess("TERM")
-        reactor.callLater(KILL_AFTER, self._kill_rest)
+        self.all_ended = defer.Deferred()
+        self.all_ended.addTimeout(KILL_AFTER + KILL_GRACE, reactor)
+        self.all_ended.addErrback(log.err, "agent processes did not end in time")
+        for child in self.children.values():
+            child.cancel()
+            if child.alive:
+                child.transport.signalProcess("TERM")
+        self.killer = reactor.callLater(KILL_AFTER, self._kill_rest)
+        self.ended()
+        return self.all_ended
 
     def _kill_rest(self):
+        """SIGKILL the agents still running."""
         for child in self.children.values():
-            if child.transport and child.transport.pid:
+            if child.alive:
+                log.msg(f"{child.name} ignored SIGTERM for {KILL_AFTER:.0f} s; killing it")
                 child.transport.signalProcess("KILL")
 
-    def ended(self, child):
-        if all(not (c.transport and c.transport.pid) or c is child for c in self.children.values()):
-            if reactor.running:
-                reactor.stop()
+    def ended(self):
+        """One agent ended while stopping: done once none is left."""
+        if any(child.alive for child in self.children.values()):
+            return
+        if self.killer and self.killer.active():
+            self.killer.cancel()
+        if not self.all_ended.called:
+            self.all_ended.callback(None)
 
 
 def _write_pid(name, pid):
@@ -122,11 +173,10 @@ def main(argv):
     os.makedirs(LOG_DIR, exist_ok=True)
     _write_pid("supervisor", os.getpid())
     supervisor = Supervisor(names)
-    signal.signal(signal.SIGTERM, lambda *_: reactor.callFromThread(supervisor.stop))
-    signal.signal(signal.SIGINT, lambda *_: reactor.callFromThread(supervisor.stop))
+    reactor.addSystemEventTrigger("before", "shutdown", supervisor.stop)
+    reactor.addSystemEventTrigger("after", "shutdown", _remove_pid, "supervisor")
     reactor.callWhenRunning(supervisor.start)
-    reactor.run(installSignalHandlers=False)
-    _remove_pid("supervisor")
+    reactor.run()  # Twisted's handlers: SIGTERM/SIGINT stop the reactor, SIGCHLD reaps the agents
     return 0
 
 
