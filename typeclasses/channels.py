@@ -14,6 +14,8 @@ to be modified.
 
 from evennia.comms.comms import DefaultChannel
 
+from world.plaintext import SPEECH_LIMIT, plain_text
+
 
 class Channel(DefaultChannel):
     r"""
@@ -115,4 +117,22 @@ class Channel(DefaultChannel):
 
     """
 
-    pass
+    def at_pre_msg(self, message, **kwargs):
+        """What someone says on a channel is plain text; the game's own notices keep their colours.
+
+        A message with senders (an operator or an agent typing on `ops`)
+        cannot carry an MXP link, an escape sequence or a line break that
+        would forge another speaker's line. Announcements the game makes
+        (no senders) are left as they are.
+
+        Args:
+            message (str): The message to send.
+            **kwargs: `senders` among them.
+
+        Returns:
+            str or None: The message to send (None sends nothing).
+        """
+        message = super().at_pre_msg(message, **kwargs)
+        if message and kwargs.get("senders"):
+            message = plain_text(message, SPEECH_LIMIT) or None
+        return message
