@@ -134,12 +134,17 @@ def memory_text(agent):
     now = time.time()
     lines = [f"|w{agent.key}'s memory|n", "|wRecent events:|n"]
     events = agent.recent_events or []
-    lines += [f"  {age_text(now - e['at'])} ago {e['kind']}: {e.get('speaker', '')} {e.get('text', '')}"[:78]
+    lines += [_memory_line(f"{age_text(now - e['at'])} ago {e['kind']}: {e.get('speaker', '')} {e.get('text', '')}")
               for e in events[-10:]] or ["  (nothing yet)"]
     lines.append("|wRecent decisions:|n")
-    lines += [f"  {age_text(now - d['at'])} ago at {d.get('where') or '?'} ({d.get('mode', '')}): {d['command']}"[:78]
-              for d in (agent.recent_decisions or [])[-10:]] or ["  (none yet)"]
+    lines += [_memory_line(f"{age_text(now - d['at'])} ago at {d.get('where') or '?'} ({d.get('mode', '')}): "
+                           f"{d['command']}") for d in (agent.recent_decisions or [])[-10:]] or ["  (none yet)"]
     lines.append("|wNotebook:|n")
-    lines += [f"  {age_text(now - e['at'])} ago: {e['text']}"[:78] for e in (agent.notebook or [])[-10:]] or [
-        "  (empty)"]
+    lines += [_memory_line(f"{age_text(now - e['at'])} ago: {e['text']}")
+              for e in (agent.notebook or [])[-10:]] or ["  (empty)"]
     return "\n".join(lines)
+
+
+def _memory_line(text):
+    """One indented line of memory, cut to the screen as plain text (never mid-markup)."""
+    return "  " + plain_text(text, 76)

@@ -9,6 +9,7 @@ from world.incidents import core, render, silences
 from world.incidents.core import IncidentError
 from world.incidents.silences import SilenceError
 from world.models import Incident
+from world.presentation import plain_text
 from world.status_report import service_names
 
 from .command import Command
@@ -169,7 +170,7 @@ class CmdEscalate(Command):
             self.refuse(f"Unknown severity '{parts[0][:10]}': use P0, P1 or P2. {self.usage()}")
 
     def func(self):
-        fingerprint = f"manual:{self.summary.strip().lower()[:150]}"
+        fingerprint = f"manual:{plain_text(self.summary).lower()[:150]}"
         first_word = self.summary.split()[0].lower().strip(":,.") if self.summary.split() else ""
         service = first_word if first_word in service_names() else ""
         try:
