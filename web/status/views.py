@@ -17,9 +17,10 @@ REFRESH_SECONDS = 30
 
 
 def json_response(payload, status=200, **headers):
-    """A JSON response that no cache keeps."""
+    """A JSON response that no cache keeps and no browser takes for HTML."""
     response = JsonResponse(payload, status=status)
     response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
@@ -111,4 +112,5 @@ def report_markdown(request, day):
     day = reportpage.day_or_404(day)
     response = HttpResponse(reportpage.markdown(day), content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="report-{day.isoformat()}.md"'
+    response["X-Content-Type-Options"] = "nosniff"  # player text inside: never sniffed as HTML
     return response
