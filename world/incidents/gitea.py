@@ -7,11 +7,15 @@ retry can help (timeouts, connection errors, 5xx and 429) or not (401, 403,
 404, 422: those are dead-lettered).
 """
 
+import re
+
 import requests
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 FATAL_STATUS = {400, 401, 403, 404, 405, 409, 410, 422}
 LABEL_COLOURS = {"P0": "#b60205", "P1": "#d93f0b", "P2": "#fbca04"}
+SEARCH_PAGE = 50
+SEARCH_PAGES = 20  # at most 1000 candidates: far more than the open incidents of any fleet
 
 
 class GiteaError(Exception):
@@ -57,12 +61,22 @@ class GiteaClient:
         return self._call("GET", "/version").get("version", "?")
 
     def find_issue(self, marker):
-        """The number of an issue (open or closed) whose body holds `marker`, or None."""
-        issues = self._call("GET", f"/repos/{self.repo}/issues",
-                            params={"state": "all", "type": "issues", "q": marker, "limit": 50}) or []
-        for issue in issues:
-            if marker in (issue.get("body") or ""):
-                return issue["number"]
+        """The number of an issue (open or closed) whose body holds `marker`, or None.
+
+        Gitea's search is by words (and may be fuzzy), so every page of
+        candidates is read and only a body holding the marker as a whole
+        token counts: `timmy-incident-5` is not found in the issue of
+        `timmy-incident-50`.
+        """
+        for page in range(1, SEARCH_PAGES + 1):
+            issues = self._call("GET", f"/repos/{self.repo}/issues",
+                                params={"state": "all", "type": "issues", "q": marker,
+                                        "limit": SEARCH_PAGE, "page": page}) or []
+            for issue in issues:
+                if holds_marker(issue.get("body"), marker):
+                    return issue["number"]
+            if len(issues) < SEARCH_PAGE:
+                return None
         return None
 
     def label_id(self, name):
@@ -86,6 +100,12 @@ class GiteaClient:
 
     def close(self, number):
         self._call("PATCH", f"/repos/{self.repo}/issues/{number}", json={"state": "closed"})
+
+
+def holds_marker(text, marker):
+    """True if `marker` is in `text` as a whole token (not as the start of a longer one)."""
+    pattern = rf"(?<![\w-]){re.escape(marker)}(?![\w-])"
+    return re.search(pattern, text or "") is not None
 
 
 def send(request, client):
