@@ -120,17 +120,18 @@ class Run:
 
     @defer.inlineCallbacks
     def run_step(self, index, total, step):
-        started = time.time()
+        started, pending = time.time(), None
         if self.failed and not step.always:
             outcome = StepOutcome(False, "skipped: an earlier step failed", skipped=True)
         else:
             self.tell(f"  [{index}/{total}] {plain_text(step.describe(), 200)}")
+            pending = records.begin_step(self.record, index, step, started)
             try:
                 outcome = yield defer.maybeDeferred(step.run, self)
             except Exception as err:  # a step that breaks fails the run, never the server
                 logger.log_trace(f"recovery #{self.record.id}: step {index} ({step.kind}) broke")
                 outcome = StepOutcome(False, f"failed unexpectedly ({type(err).__name__}); see the server log")
-        records.record_step(self.record, index, step, outcome, started, time.time())
+        records.record_step(self.record, index, step, outcome, started, time.time(), pending)
         self.outcomes.append((step, outcome))
         if not outcome.skipped:
             self.tell(self.outcome_line(outcome, step))

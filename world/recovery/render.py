@@ -9,6 +9,7 @@ from world.recovery import engine, playbooks, records
 from world.recovery.errors import RecoveryError
 
 STATE_COLOURS = {"succeeded": "|g", "failed": "|r", "interrupted": "|y", "running": "|c"}
+STEP_COLOURS = {"ok": "|g", "failed": "|r", "found": "|y", "interrupted": "|y", "running": "|c"}
 APPLIES = {True: "|rapplies|n", False: "|gno|n     ", None: "|x-|n      "}
 
 
@@ -83,7 +84,7 @@ def run_detail(run_id):
 
 def step_lines(step):
     """A recorded step: what it was, how it went, and its command."""
-    colour = {"ok": "|g", "failed": "|r", "found": "|y"}.get(step.state, "|x")
+    colour = STEP_COLOURS.get(step.state, "|x")
     took = f" {step.duration:.1f}s" if step.duration is not None else ""
     lines = [f"  {step.index}. {colour}{step.state}|n{took} {step.kind}: {plain_text(step.text, 200)}"]
     if step.argv:
