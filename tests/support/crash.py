@@ -1,0 +1,157 @@
+"""
+Crashing a live world on purpose: `kill -9` of its Server process, and the
+restart an operator does afterwards.
+
+A crash here is what the kernel's OOM killer or a segfault does: SIGKILL to
+the Server process alone. Evennia's Portal survives it (players' telnet
+connections stay open to the Portal) and does not restart the Server by
+itself; the operator runs `evennia start`, which finds the Portal running and
+starts a new Server through it. `restart_server` does exactly that and waits
+until the new Server has written its ready file.
+
+`HangingGitea` is a fake Gitea that can be told to take a create-issue
+request, file the issue, and then never answer: Gitea did the work, and the
+client is still waiting when it is killed.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from urllib.parse import urlparse
+
+from .fake_gitea import FakeGitea
+
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def process_state(pid):
+    """The process's state letter (R, S, T, Z, ...) or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def running(pid):
+    """True while the process exists and is not a zombie."""
+    return process_state(pid) not in (None, "Z")
+
+
+def server_pid(world):
+    """The pid in the world's server/server.pid (None if missing or unreadable)."""
+    try:
+        with open(os.path.join(world.game_dir, "server", "server.pid")) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def kill_server(world):
+    """SIGKILL the world's Server process; return its pid once it is dead.
+
+    Raises:
+        AssertionError: There is no live Server, or it did not die.
+    """
+    pid = server_pid(world)
+    assert pid and running(pid), f"no live server to kill (pid file says {pid})"
+    os.kill(pid, signal.SIGKILL)
+    assert world.wait_for(lambda: not running(pid), timeout=10, interval=0.05), f"server {pid} survived SIGKILL"
+    return pid
+
+
+def ready_pid(world):
+    """The pid the server wrote into its ready file (None if there is none)."""
+    try:
+        with open(os.path.join(world.game_dir, "server", "ready")) as handle:
+            return json.load(handle).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def restart_server(world, dead_pid, timeout=90):
+    """Start the Server again as an operator would (`evennia start`); return its pid.
+
+    The Portal is still running, so the launcher asks it to start a new
+    Server. Done when the new Server is alive and has written its ready file.
+
+    Raises:
+        AssertionError: The launcher failed or the server did not become ready.
+    """
+    env = dict(world.env, PATH=VENV_BIN + os.pathsep + world.env.get("PATH", ""))
+    result = subprocess.run([os.path.join(VENV_BIN, "evennia"), "start"], cwd=world.game_dir, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, f"evennia start failed:\n{result.stdout}\n{world.log_tail()}"
+
+    def new_server_ready():
+        pid = server_pid(world)
+        return pid if pid and pid != dead_pid and running(pid) and ready_pid(world) == pid else None
+
+    pid = world.wait_for(new_server_ready, timeout=timeout, interval=0.2)
+    assert pid, f"the server did not come back after the crash:\n{result.stdout}\n{world.log_tail()}"
+    return pid
+
+
+def processes_with(marker):
+    """Pids of live processes whose command line holds `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and running(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+class HangingGitea(FakeGitea):
+    """A fake Gitea that, while `hang_creates` is set, files an issue and never answers.
+
+    Attributes:
+        hang_creates (threading.Event): Set it to make create-issue requests hang.
+        created (threading.Event): Set once a hanging create has filed its issue.
+        release (threading.Event): Set it to let hanging requests end (unanswered).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hang_creates = threading.Event()
+        self.created = threading.Event()
+        self.release = threading.Event()
+
+    def stop(self):
+        self.release.set()
+        super().stop()
+
+    def posts(self, path_end="/issues"):
+        """The POST requests whose path ends with `path_end`, in order."""
+        with self.lock:
+            return [body for method, path, body in self.requests if method == "POST" and path.endswith(path_end)]
+
+    def requests_since(self, index):
+        """(method, path) of the requests after the first `index` ones."""
+        with self.lock:
+            return [(method, path) for method, path, _body in self.requests[index:]]
+
+    def _dispatch(self, handler, method):
+        if not (method == "POST" and urlparse(handler.path).path.endswith("/issues") and self.hang_creates.is_set()):
+            super()._dispatch(handler, method)
+            return
+        url = urlparse(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = json.loads(handler.rfile.read(length) or b"{}") if length else {}
+        with self.lock:
+            self.requests.append((method, url.path, body))
+            self._route(handler, method, url, body)  # the issue is filed ...
+        self.created.set()
+        self.release.wait(120)  # ... and the answer never comes
+        handler.close_connection = True
+
