@@ -3,7 +3,9 @@ End to end: a real server from a temporary copy of the game directory, on
 free ports, driven over telnet and HTTP exactly as an operator would.
 """
 
+import os
 import re
+import sqlite3
 import time
 import urllib.request
 from unittest import TestCase
@@ -135,6 +137,27 @@ class TestLiveWorld(TestCase):
         self.assertRegex(result.stdout, r"evennia\s+up")
         healthy = self.world.timmy("heartbeat", check=False)
         self.assertEqual(healthy.returncode, 0, healthy.stdout)
+
+    def test_the_server_holds_its_database_locks_so_a_cli_run_keeps_its_writes(self):
+        database = os.path.join(self.world.game_dir, "server", "evennia.db3")
+        with open(os.path.join(self.world.game_dir, "server", "server.pid")) as handle:
+            server_pid = handle.read().strip()
+        shm_inode = str(os.stat(database + "-shm").st_ino)
+        with open("/proc/locks") as handle:
+            held = [line.split() for line in handle if f" {server_pid} " in line]
+        # WAL mode: an open connection keeps a read lock on byte 128 of the -shm file.
+        self.assertTrue([lock for lock in held if lock[5].endswith(":" + shm_inode) and lock[6] == "128"], held)
+        client = self.login()
+        opened = client.command("@escalate P2 e2e: written before a CLI run", r"Incident #\d+ opened \([^\n]*\n")
+        incident_id = int(re.search(r"Incident #(\d+) opened \(", opened).group(1))
+        self.world.timmy("heartbeat", check=False)  # another process opens and closes the database
+        reader = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            row = reader.execute("SELECT summary FROM world_incident WHERE id = ?", (incident_id,)).fetchone()
+        finally:
+            reader.close()
+        self.assertEqual(row, ("e2e: written before a CLI run",))
+        client.command(f"@resolve {incident_id} = e2e done", r"is resolved[^\n]*\n")
 
     def test_the_heartbeat_script_is_single_after_reload_and_incidents_survive(self):
         client = self.login()

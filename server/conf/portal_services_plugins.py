@@ -1,24 +1,23 @@
 """
-Start plugin services
+Portal service plugins.
 
-This plugin module can define user-created services for the Portal to
-start.
-
-This module must handle all imports and setups required to start
-twisted services (see examples in evennia.server.portal.portal). It
-must also contain a function start_plugin_services(application).
-Evennia will call this function with the main Portal application (so
-your services can be added to it). The function should not return
-anything. Plugin services are started last in the Portal startup
-process.
-
+Evennia calls `start_plugin_services(portal)` last in the Portal's startup,
+after it has built its services (telnet, websocket, web proxy, AMP server)
+but before they listen. We use it for latency: Nagle's algorithm off on
+every connection they accept (`server/conf/nodelay.py` says why), and no
+long garbage-collection pauses (`server/conf/gcfreeze.py`).
 """
+
+from twisted.internet import reactor
+
+from server.conf import gcfreeze, nodelay
 
 
 def start_plugin_services(portal):
-    """
-    This hook is called by Evennia, last in the Portal startup process.
+    """Called by Evennia last in the Portal's startup.
 
-    portal - a reference to the main portal application.
+    Args:
+        portal (EvenniaPortalService): The Portal's main service.
     """
-    pass
+    nodelay.install(portal)
+    gcfreeze.install(reactor)

@@ -1,24 +1,30 @@
 """
+Server service plugins.
 
-Server plugin services
-
-This plugin module can define user-created services for the Server to
-start.
-
-This module must handle all imports and setups required to start a
-twisted service (see examples in evennia.server.server). It must also
-contain a function start_plugin_services(application). Evennia will
-call this function with the main Server application (so your services
-can be added to it). The function should not return anything. Plugin
-services are started last in the Server startup process.
-
+Evennia calls `start_plugin_services(server)` last in the Server's startup,
+after it has built its services (the AMP client to the Portal, the
+webserver) but before they connect or listen, in the daemonized process.
+First, the database connections opened before twistd forked are reopened
+here (`server/conf/dbreopen.py` says why: without it a CLI run could delete
+the WAL the Server writes to). Then latency:
+Nagle's algorithm off on those connections (`server/conf/nodelay.py` says
+why), no long garbage-collection pauses (`server/conf/gcfreeze.py`) and, for
+the latency benchmark only, the reactor-lag probe when its environment
+variable is set (`server/conf/reactorprobe.py`).
 """
+
+from twisted.internet import reactor
+
+from server.conf import dbreopen, gcfreeze, nodelay, reactorprobe
 
 
 def start_plugin_services(server):
-    """
-    This hook is called by Evennia, last in the Server startup process.
+    """Called by Evennia last in the Server's startup.
 
-    server - a reference to the main server application.
+    Args:
+        server (EvenniaServerService): The Server's main service.
     """
-    pass
+    dbreopen.reopen()
+    nodelay.install(server)
+    gcfreeze.install(reactor)
+    reactorprobe.start_from_env()

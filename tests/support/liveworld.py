@@ -130,8 +130,11 @@ class LiveWorld:
             return f"(no {name})"
 
     def cleanup(self):
-        """Stop if needed and delete the copy."""
+        """Stop if needed and delete the copy (kept when TIMMY_TEST_KEEP_WORLD=1, to debug)."""
         self.stop()
+        if os.environ.get("TIMMY_TEST_KEEP_WORLD") == "1":
+            print(f"\nkept the world copy at {self.game_dir}", file=sys.stderr)
+            return
         shutil.rmtree(os.path.dirname(self.game_dir), ignore_errors=True)
 
     def wait_for(self, predicate, timeout=30.0, interval=0.25):
