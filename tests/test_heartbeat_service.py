@@ -62,6 +62,17 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
         self.assertEqual([(t.service, t.old, t.new) for t in self.received], [("ollama", UP, DOWN)])
         self.assertEqual(servicestate.current("ollama").state, DOWN)
 
+    def test_a_reason_with_braces_and_funcs_is_announced_as_written(self):
+        reason = "bad {x} gateway $random(1, 9) {0}"
+        with patch.object(self.char2, "msg") as room_msg:
+            self.scripted_beat([result("ollama", UP), result("disk", UP)], self.checks)
+            for _ in range(2):
+                self.scripted_beat([result("ollama", DOWN, reason), result("disk", UP)], self.checks)
+        room_texts = [str(call.kwargs.get("text") or call.args[0]) for call in room_msg.call_args_list]
+        self.assertEqual(len(room_texts), 1, room_texts)
+        self.assertIn(reason, room_texts[0])
+        self.assertEqual([(t.service, t.new) for t in self.received], [("ollama", DOWN)])
+
     def test_flapping_is_silent(self):
         with patch.object(self.ops, "msg") as ops_msg:
             for state in (UP, DOWN, UP, DOWN, UP, DOWN, UP):

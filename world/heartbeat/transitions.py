@@ -53,7 +53,10 @@ def publish(transition, check=None):
     room = _region_room(transition.region)
     if room:
         meta = {"type": "transition", "service": transition.service, "state": transition.new}
-        room.msg_contents(text=(f"{colour}{text}|n", meta), from_obj=None)
+        # The announcement carries a probe's reason (a server's own words): it goes in
+        # through `mapping`, so msg_contents neither formats its braces nor runs its $funcs.
+        room.msg_contents(text=("{announcement}", meta), from_obj=None,
+                          mapping={"announcement": f"{colour}{text}|n"})
     for receiver, response in service_transition.send_robust(sender=publish, transition=transition):
         if isinstance(response, Exception):
             logger.log_err(f"service_transition receiver {receiver} failed: {response!r}")
