@@ -23,6 +23,7 @@ from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
 from commands.recover import CmdConfirm, CmdRecover
 from commands.report import CmdReport
+from commands.social import CmdPage, CmdPose
 from commands.status import CmdStatus
 
 
@@ -52,6 +53,7 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
         self.add(CmdReport())
         self.add(CmdRecover())
         self.add(CmdConfirm())
+        self.add(CmdPose())
         for command in (CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence):
             self.add(command())
 
@@ -74,6 +76,7 @@ class AccountCmdSet(default_cmds.AccountCmdSet):
         #
         # any commands you add below will overload the default ones.
         #
+        self.add(CmdPage())
 
 
 class UnloggedinCmdSet(default_cmds.UnloggedinCmdSet):

@@ -150,6 +150,18 @@ class HostileTextAtTheClientsTests(ClientChecks, HostileWorldMixin, EvenniaTest)
 
         self.each_payload(scenario)
 
+    def test_an_agent_posing_and_paging(self):
+        def scenario(name, payload):
+            self.agent(f"pose {payload}")
+            self.agent(f"emote {payload}")
+            self.agent(f"page {self.account.key} = {payload}")
+
+        self.each_payload(scenario)
+
+    def test_an_empty_pose_after_cleaning_asks_what_to_do(self):
+        self.operator("pose \x1b[2J|lc|le")
+        self.assertIn("What do you want to do?", " ".join(self.operator_texts()))
+
     def test_an_operator_speaking_cannot_forge_lines_either(self):
         def scenario(name, payload):
             self.operator(f"say {payload}")
