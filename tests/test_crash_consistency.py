@@ -255,6 +255,12 @@ class TestIssueSearchAfterACrash(TestCase):
         self.assertEqual(len(self.gitea.issues), 2)
         self.assertEqual(self.client.find_issue("timmy-incident-5"), five)
 
+    def test_the_marker_line_is_found_after_an_edit_in_the_web_page(self):
+        number = self.file(9)
+        issue = self.gitea.issue(number)
+        issue["body"] = issue["body"].replace("\n", "\r\n")  # browsers send CRLF
+        self.assertEqual(self.client.find_issue("timmy-incident-9"), number)
+
     def test_a_retried_create_finds_the_issue_filed_before_the_crash(self):
         self.gitea.lose_create_response = True  # filed, but the answer is lost
         with self.assertRaises(gitea_api.GiteaError):

@@ -177,7 +177,8 @@ class GiteaOutboxTests(IncidentMixin, EvenniaTest):
         self.assertEqual(self.deliver(), 3)
         issue = self.gitea.issues[0]
         self.assertEqual(issue["state"], "closed")
-        self.assertEqual(issue["comments"], ["Note from Ezra: looking at it", "Resolved by Ezra. restarted"])
+        self.assertEqual(issue["comments"], ["    Note from Ezra: looking at it",  # Markdown code: shown literally
+                                             "    Resolved by Ezra. restarted"])
 
     def test_backoff_is_capped_exponential_with_jitter(self):
         class Fixed:

@@ -7,9 +7,9 @@ retry can help (timeouts, connection errors, 5xx and 429) or not (401, 403,
 404, 422: those are dead-lettered).
 """
 
-import re
-
 import requests
+
+from world.incidents.render import marker_line
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 FATAL_STATUS = {400, 401, 403, 404, 405, 409, 410, 422}
@@ -64,9 +64,9 @@ class GiteaClient:
         """The number of an issue (open or closed) whose body holds `marker`, or None.
 
         Gitea's search is by words (and may be fuzzy), so every page of
-        candidates is read and only a body holding the marker as a whole
-        token counts: `timmy-incident-5` is not found in the issue of
-        `timmy-incident-50`.
+        candidates is read and only a body with the marker's own line counts
+        (holds_marker): `timmy-incident-5` is not found in the issue of
+        `timmy-incident-50`, nor in one whose summary quotes it.
         """
         for page in range(1, SEARCH_PAGES + 1):
             issues = self._call("GET", f"/repos/{self.repo}/issues",
@@ -103,9 +103,15 @@ class GiteaClient:
 
 
 def holds_marker(text, marker):
-    """True if `marker` is in `text` as a whole token (not as the start of a longer one)."""
-    pattern = rf"(?<![\w-]){re.escape(marker)}(?![\w-])"
-    return re.search(pattern, text or "") is not None
+    """True if `text` has the marker line of `marker` as a line of its own.
+
+    Only the line outbox.py writes counts ('<!-- timmy-incident-5 -->', see
+    render.marker_line): not incident 50's marker, and not a summary quoting
+    a marker (summaries are indented code, never a line of their own). Line
+    ends may be CRLF (an issue edited in Gitea's web page).
+    """
+    wanted = marker_line(marker)
+    return any(line.strip() == wanted for line in (text or "").splitlines())
 
 
 def send(request, client):

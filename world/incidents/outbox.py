@@ -12,8 +12,10 @@ for a retry holds back the ones after it), each in a worker thread through
 - 401, 403, 404, 422 and the like: dead-lettered, with an alert on `ops`.
 
 After a crash between a successful POST and marking it sent, the retry finds
-the issue by its marker (the incident id in the body) instead of making a
-second one.
+the issue by its marker line (the incident id in the body) instead of making
+a second one. Bodies and comments are Markdown made by render.py: every
+untrusted part (summary, fingerprint, notes) is an indented code block, so
+Gitea shows it literally and no summary can imitate a marker line.
 """
 
 import random
@@ -25,8 +27,9 @@ from evennia.utils import logger
 from twisted.internet import defer, threads
 
 from world.heartbeat.transitions import announce_ops
-from world.incidents import config, gitea
+from world.incidents import config, gitea, render
 from world.models import OutboxMessage
+from world.presentation import plain_text
 
 _STATE = {"delivering": False}
 
@@ -40,29 +43,24 @@ def enqueue_create(incident, now):
     """Queue the Gitea issue for an incident that reached level 3."""
     if not config.gitea_configured():
         return None
-    body = (
-        f"{incident.summary}\n\n"
-        f"- severity: {incident.severity}\n- source: {incident.source}\n"
-        f"- service: {incident.service or '-'}\n- fingerprint: `{incident.fingerprint}`\n"
-        f"- opened: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(incident.opened_at))}\n\n"
-        f"<!-- {marker(incident)} -->\nOpened by Timmy World: no one acknowledged it in game."
-    )
-    return _enqueue(incident, "create", now, title=f"[{incident.severity}] {incident.summary}"[:200],
-                    body=body, labels=[incident.severity])
+    opened = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(incident.opened_at))
+    body = render.gitea_issue_body(incident, marker(incident), opened)
+    title = f"[{incident.severity}] {plain_text(incident.summary, 190)}"
+    return _enqueue(incident, "create", now, title=title, body=body, labels=[incident.severity])
 
 
 def enqueue_comment(incident, text, now):
     """Queue a comment on the incident's Gitea issue."""
     if not config.gitea_configured():
         return None
-    return _enqueue(incident, "comment", now, body=text)
+    return _enqueue(incident, "comment", now, body=render.gitea_comment(text))
 
 
 def enqueue_close(incident, text, now):
     """Queue a closing comment and the close of the incident's Gitea issue."""
     if not config.gitea_configured():
         return None
-    return _enqueue(incident, "close", now, body=text)
+    return _enqueue(incident, "close", now, body=render.gitea_comment(text))
 
 
 def _enqueue(incident, kind, now, **payload):
