@@ -3,16 +3,21 @@ The test runner: Evennia's, plus a closing report.
 
 Django's runner ends with "OK" or "FAILED (...)"; this adds the slowest test
 classes (to keep the suite inside its time budget) and the plain
-"N passed, N failed, N skipped" line CI tools read.
+"N passed, N failed, N skipped" line CI tools read, and uses a fast password
+hasher for the in-process tests.
 """
 
 import time
 import unittest
 from collections import defaultdict
 
+from django.conf import settings
 from evennia.server.tests.testrunner import EvenniaTestSuiteRunner
 
 SLOWEST_SHOWN = 8
+# In-process tests create many accounts; the production hasher (PBKDF2, by
+# design slow) cost ~0.3 s per password. Live worlds run real settings.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 class TimedResult(unittest.TextTestResult):
@@ -39,6 +44,11 @@ class TimedResult(unittest.TextTestResult):
 
 class TimmyTestRunner(EvenniaTestSuiteRunner):
     """EvenniaTestSuiteRunner with timings and a summary line at the end."""
+
+    def setup_test_environment(self, **kwargs):
+        """Django's test environment, with a fast password hasher."""
+        super().setup_test_environment(**kwargs)
+        settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
     def get_resultclass(self):
         return TimedResult if not self.debug_sql and not self.pdb else super().get_resultclass()

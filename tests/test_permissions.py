@@ -23,6 +23,8 @@ OPERATIONS = {
     "@status": None,
     "@incidents": None,
     "talk timmy hello": None,
+    "pose waves at the status board": None,
+    "page timmy hello": None,
     "@heartbeat": "Helper",
     "@escalate P2 permission drill": "Helper",
     "@ack 999": "Helper",
