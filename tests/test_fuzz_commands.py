@@ -16,7 +16,9 @@ from commands.agents import CmdAgents, CmdTalk
 from commands.backup import CmdBackup
 from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
+from commands.recover import CmdConfirm, CmdRecover
 from commands.report import CmdReport
+from commands.social import CmdPage, CmdPose
 from commands.status import CmdStatus
 from world.agentfleet import ensure_agents
 from world.models import HeartbeatSample, Incident, IncidentEvent, OutboxMessage, Silence
@@ -29,6 +31,8 @@ HOSTILE = st.sampled_from([
     "P0", "P1 ", "p2 x", "ollama", "ollama 30m", "ollama 30m =", "ollama 30m = why", "x" * 10000, "\u202e\u0000",
     "timmy", "timmy hi", "latest", "/note 1 = x", "/all", "/interval 30", "/interval -1", "/pause nobody",
     "/list", "/verify ../x", "/drill", "/clear ollama", "/nope", "2026-11-23", "2026-13-45", "yesterday",
+    "agent", "agent timmy", "gitea", "orphan", "infra", "/dry infra", "/dry agent ../x", "/history", "/history 1",
+    "123456", "000000", "$random(1, 6) {x}",
 ])
 ARGS = st.one_of(HOSTILE, st.text(max_size=300), st.tuples(HOSTILE, HOSTILE).map(" ".join))
 # Output that shows the command did something (anything else must change nothing).
@@ -36,7 +40,7 @@ DID_SOMETHING = re.compile(
     r"opened \(|added to it|You acknowledge|is resolved\.|Noted on|is silenced for|no longer silenced|"
     r"now beats every|sent( \(|\.)|Backup started|You say to|Heartbeat results|already running")
 COMMANDS = (CmdStatus, CmdIncidents, CmdAck, CmdResolve, CmdEscalate, CmdSilence, CmdHeartbeat, CmdAgents,
-            CmdTalk, CmdBackup, CmdReport)
+            CmdTalk, CmdBackup, CmdReport, CmdRecover, CmdConfirm, CmdPose, CmdPage)
 
 
 def world_state():
@@ -75,7 +79,8 @@ class CommandFuzzTests(BuiltWorldMixin, EvenniaCommandTest, HypothesisDjangoTest
         from twisted.internet import defer
 
         with patch("commands.heartbeat.beat", return_value=defer.succeed(None)), \
-                patch("world.backup.jobs.start_backup", return_value=defer.Deferred()):
+                patch("world.backup.jobs.start_backup", return_value=defer.Deferred()), \
+                patch("world.recovery.engine.start", return_value=None):
             output = self.call(command(), args, None)  # raises on any traceback
         if not DID_SOMETHING.search(output or ""):
             self.assertEqual(world_state(), before, f"{command.key} {args[:80]!r} -> {output[:300]!r}")
