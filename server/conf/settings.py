@@ -312,6 +312,45 @@ BACKUP_STEP_PAGES = 1024
 BACKUP_SCRATCH_DIR = None
 
 ######################################################################
+# Recovery playbooks (world/recovery; `@recover`)
+######################################################################
+
+# The allowlist of commands playbooks may run: name -> argv template, run
+# without a shell in its own process group, killed with the whole group at
+# its timeout. `{target}` is the only placeholder (validated before use);
+# "destructive": True makes a command need an Admin and @confirm. Restart
+# commands are machine-specific: set them in secret_settings.py, e.g.
+#   RECOVERY_COMMANDS = {
+#       "restart_ollama": {"argv": ["systemctl", "restart", "ollama"], "timeout": 60},
+#       "restart_gitea": {"argv": ["systemctl", "restart", "gitea"], "timeout": 60},
+#   }
+# A step whose command is not configured says so and the playbook escalates.
+RECOVERY_COMMANDS = {}
+# Seconds an operator has to type `@confirm <code>` for a destructive run.
+RECOVERY_CONFIRM_SECONDS = 60
+# Self-healing storm limit: at most this many automatic runs per window (s);
+# past it a transition to down escalates instead of recovering.
+RECOVERY_AUTO_LIMIT = 3
+RECOVERY_AUTO_WINDOW = 3600
+# Which playbook a health check's service runs when its check has
+# "auto_recover": True.
+RECOVERY_SERVICE_PLAYBOOKS = {"ollama": "ollama", "gitea": "gitea", "agents": "agent"}
+# Bytes of a command's output kept (the rest is cut; the digest covers all).
+RECOVERY_OUTPUT_LIMIT = 64 * 1024
+# Deadlines (seconds): a restarted service to answer, a restarted agent to log
+# in and puppet, the grace before an agent's process is restarted, a cut-off
+# child to be re-linked, the outbox to drain after Gitea is back.
+RECOVERY_SERVICE_WAIT = 60
+RECOVERY_AGENT_WAIT = 90
+RECOVERY_AGENT_RESTART_GRACE = 15
+RECOVERY_ORPHAN_WAIT = 600
+RECOVERY_OUTBOX_WAIT = 20
+# How often a waiting step looks again (seconds).
+RECOVERY_POLL_INTERVAL = 2.0
+# An agent not seen for this long (seconds) counts as failed for `@recover agent`.
+RECOVERY_AGENT_STALE_AFTER = 300
+
+######################################################################
 # The daily report (world/report)
 ######################################################################
 
