@@ -99,9 +99,14 @@ class Drill:
         self.world, self.args, self.say = world, args, say
 
     def wait_green(self, timeout, scenario=None, fault_at=None):
-        """Poll /api/status until green; return (instant or None, last problems)."""
+        """Poll /api/status until green; return (instant or None, last problems).
+
+        Also keeps `self.only_incidents_at`: the first instant at which open
+        incidents were all that kept the world from green.
+        """
         deadline = time.monotonic() + timeout
         problems = ["not looked yet"]
+        self.only_incidents_at = None
         while time.monotonic() < deadline:
             status = self.world.status()
             problems = common_problems(status, AGENTS, getattr(scenario, "allowed_incidents", ()),
@@ -112,6 +117,8 @@ class Drill:
                 problems += scenario.healed(self.world, status, fault_at)
             if not problems:
                 return time.time(), []
+            if self.only_incidents_at is None and all(line.startswith("incident #") for line in problems):
+                self.only_incidents_at = time.time()
             time.sleep(0.25)
         return None, problems
 
@@ -132,7 +139,9 @@ class Drill:
             scenario.during(self.world, outcome.fault_at)
             outcome.green_at, problems = self.wait_green(self.args.timeout, scenario, outcome.fault_at)
             if outcome.green_at is None:
-                outcome.error = f"not green {self.args.timeout:.0f} s after the fault: " + "; ".join(problems[:4])
+                outcome.error = f"not green {self.args.timeout:.0f} s after the fault: " + "; ".join(problems[:6])
+                if self.only_incidents_at:
+                    outcome.error += (f" (all else was back at {self.only_incidents_at - outcome.fault_at:+.1f} s)")
         except Exception as err:  # the drill reports a failed scenario and goes on
             outcome.error = f"{type(err).__name__}: {err}"
             self.say(traceback.format_exc())
@@ -140,9 +149,22 @@ class Drill:
             with contextlib.suppress(Exception):
                 scenario.finish(self.world)
         self.audit(outcome, scenario, reference)
+        if outcome.fault_at and outcome.green_at is None:
+            outcome.details += self.resolve_leftovers(outcome.fault_at)
         self.say(f"{name}: detect {seconds(outcome.detect_seconds)}, recover {seconds(outcome.recover_seconds)},"
                  f" lost {', '.join(outcome.lost) or 'nothing'}" + (f"; {outcome.error}" if outcome.error else ""))
         return outcome
+
+    def resolve_leftovers(self, fault_at):
+        """Resolve, as the operator, incidents the scenario left open, so the next one starts green."""
+        lines = []
+        status = self.world.status() or {}
+        for row in status.get("incidents") or []:
+            if (row.get("opened_at") or 0) >= fault_at:
+                with contextlib.suppress(Exception):
+                    self.world.operator(f"@resolve {row['id']} = drill: left open by the scenario", r"\n")
+                    lines.append(f"the drill's operator resolved incident #{row['id']}, left open")
+        return lines
 
     def audit(self, outcome, scenario, reference):
         """Fill in detection, levels, the story and the loss check from the record."""
@@ -268,7 +290,7 @@ def run_drill(names, args, say=print):
         if strays:
             say(f"processes left after the drill: {strays}")
     info = dict(machine(), load_before=load_before, seconds=time.monotonic() - started, command=command_line(),
-                startup=startup)
+                startup=startup, strays=strays)
     return outcomes, info
 
 

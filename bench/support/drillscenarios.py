@@ -315,9 +315,11 @@ class InfraLoss(Scenario):
 
     def prepare(self, world):
         self.steps, self.observed = [], []
-        self.step(world, "backup")
+        made = re.search(r"Backup (\S+) done:[^\n]*verified", self.step(world, "backup").stdout)
+        if not made:
+            raise RuntimeError("`bin/timmy backup` did not make a verified backup")
+        self.backup_id = made.group(1)
         self.observed += self.after_cli_backup(world)
-        self.backup_id = self.latest_verified(world)
         path = os.path.join(world.game_dir, "backups", self.backup_id, "database.sqlite3")
         self.reference = drillaudit.snapshot(path, immutable=True)
 
@@ -338,7 +340,10 @@ class InfraLoss(Scenario):
         return result
 
     def latest_verified(self, world):
-        entries = json.loads(self.step(world, "list", "--json").stdout)
+        """`bin/timmy list --json`: the newest backup that verified."""
+        entries, noise = json_in(self.step(world, "list", "--json").stdout)
+        if noise:
+            self.observed.append(f"`bin/timmy list --json` printed {noise!r} before its JSON")
         verified = [entry["id"] for entry in entries if entry.get("valid") and entry.get("verified")]
         if not verified:
             raise RuntimeError("there is no verified backup")
@@ -356,6 +361,8 @@ class InfraLoss(Scenario):
                 pass
         self.destroyed_at = time.time()
         chosen = self.latest_verified(world)
+        if chosen != self.backup_id:
+            self.observed.append(f"the latest verified backup is {chosen}, not {self.backup_id} just made")
         self.step(world, "restore", chosen)
         self.step(world, "run")
         self.started_at = time.time()
@@ -371,6 +378,17 @@ class InfraLoss(Scenario):
         return [f"backup {self.backup_id}; steps: {steps}"] + [f"OBSERVED: {line}" for line in self.observed] + [
                 "written between the backup and the stop (the recovery point, not restored by design): "
                 + drillaudit.written_between(self.reference, self.stopped)]
+
+
+def json_in(output):
+    """(the JSON document in a command's output, whatever came before it)."""
+    try:
+        return json.loads(output), ""
+    except ValueError:
+        start = min((index for index in (output.find("\n["), output.find("\n{")) if index >= 0), default=-1)
+        if start < 0:
+            raise
+        return json.loads(output[start:]), output[:start].strip()
 
 
 SCENARIOS = {cls.name: cls for cls in (AgentKill, OllamaStop, GiteaClimb, Orphan, InfraLoss)}
