@@ -123,7 +123,7 @@ class Drill:
         return None, problems
 
     def run(self, name):
-        """Rehearse scenario `name`; return its Outcome."""
+        """Rehearse scenario `name` from a green world; return its Outcome."""
         scenario = SCENARIOS[name](self.args)
         outcome = Outcome(name, scenario.title)
         ready, problems = self.wait_green(self.args.baseline_timeout)
@@ -131,6 +131,16 @@ class Drill:
             outcome.error = "the world was not green before the fault: " + "; ".join(problems[:4])
             return outcome
         self.say(f"{name}: {scenario.title}")
+        reference = self.rehearse(scenario, outcome)
+        self.audit(outcome, scenario, reference)
+        if outcome.fault_at and outcome.green_at is None:
+            outcome.details += self.resolve_leftovers(outcome.fault_at)
+        self.say(f"{name}: detect {seconds(outcome.detect_seconds)}, recover {seconds(outcome.recover_seconds)},"
+                 f" lost {', '.join(outcome.lost) or 'nothing'}" + (f"; {outcome.error}" if outcome.error else ""))
+        return outcome
+
+    def rehearse(self, scenario, outcome):
+        """Prepare, inject the fault, wait for green, tidy up; return the reference snapshot."""
         reference = None
         try:
             scenario.prepare(self.world)
@@ -141,19 +151,14 @@ class Drill:
             if outcome.green_at is None:
                 outcome.error = f"not green {self.args.timeout:.0f} s after the fault: " + "; ".join(problems[:6])
                 if self.only_incidents_at:
-                    outcome.error += (f" (all else was back at {self.only_incidents_at - outcome.fault_at:+.1f} s)")
+                    outcome.error += f" (all else was back at {self.only_incidents_at - outcome.fault_at:+.1f} s)"
         except Exception as err:  # the drill reports a failed scenario and goes on
             outcome.error = f"{type(err).__name__}: {err}"
             self.say(traceback.format_exc())
         finally:
             with contextlib.suppress(Exception):
                 scenario.finish(self.world)
-        self.audit(outcome, scenario, reference)
-        if outcome.fault_at and outcome.green_at is None:
-            outcome.details += self.resolve_leftovers(outcome.fault_at)
-        self.say(f"{name}: detect {seconds(outcome.detect_seconds)}, recover {seconds(outcome.recover_seconds)},"
-                 f" lost {', '.join(outcome.lost) or 'nothing'}" + (f"; {outcome.error}" if outcome.error else ""))
-        return outcome
+        return reference
 
     def resolve_leftovers(self, fault_at):
         """Resolve, as the operator, incidents the scenario left open, so the next one starts green."""
@@ -208,7 +213,8 @@ def incident_line(row, fault_at):
 def run_line(row, fault_at):
     """One recovery run, times relative to the fault."""
     ended = f"{row['finished_at'] - fault_at:+.1f}" if row["finished_at"] else "..."
-    return (f"recovery #{row['id']} {row['scenario']} {row['target'] or ''} ({row['trigger']},"
+    target = f" {row['target']}" if row["target"] else ""
+    return (f"recovery #{row['id']} {row['scenario']}{target} ({row['trigger']},"
             f" {row['started_by']}): {row['state']} {row['started_at'] - fault_at:+.1f}..{ended} s")
 
 
@@ -281,7 +287,7 @@ def run_drill(names, args, say=print):
         say(f"starting the world (agents, fake Ollama, fake Gitea) in {workdir} ...")
         world.start()
         say(f"world up in {time.monotonic() - started:.0f} s at {world.game_dir}; first backup (@backup) ...")
-        startup = first_backup(world) + supervisor_check(world)
+        startup = first_backup(world) + supervisor_check(world, wait="agents" in world.options.auto_recover)
         drill = Drill(world, args, say)
         for name in names:
             outcomes.append(drill.run(name))
@@ -300,9 +306,10 @@ def first_backup(world):
     return [] if "verified" in answer else [f"the first backup did not verify: {answer.strip()[-200:]}"]
 
 
-def supervisor_check(world):
-    """A line if more than one agent supervisor runs (a start race)."""
-    time.sleep(2)
+def supervisor_check(world, wait):
+    """A line if more than one agent supervisor runs (a start race); `wait` a little for one first."""
+    if wait:
+        time.sleep(5)
     pids = world.supervisors()
     return [f"{len(pids)} agent supervisors run from the copy (pids {pids}); there should be one"] \
         if len(pids) > 1 else []

@@ -95,6 +95,14 @@ def service_back(world, status, fake, old_pid):
     return []
 
 
+def stopped(fake):
+    """Kill a running fake; return the instant (RuntimeError if it was not running)."""
+    fault_at = fake.stop()
+    if fault_at is None:
+        raise RuntimeError(f"{fake.kind} was not running, so it could not be stopped")
+    return fault_at
+
+
 def agent_back(world, status, name, old_pid, since):
     """Problems until agent `name` runs as a new process that has reported since `since`."""
     pid = world.agent_pid(name)
@@ -145,6 +153,8 @@ class Scenario:
 
 
 class AgentKill(Scenario):
+    """Timmy's process dies (SIGKILL); the supervisor should start him again."""
+
     name = "agent"
     title = "kill an agent's process (Timmy, SIGKILL)"
     services = ("agents",)
@@ -167,13 +177,15 @@ class AgentKill(Scenario):
 
 
 class OllamaStop(Scenario):
+    """Ollama's process dies; self-healing should restart it through RECOVERY_COMMANDS."""
+
     name = "ollama"
     title = "stop Ollama (its process killed)"
     services = ("ollama",)
 
     def inject(self, world):
         self.old_pid = world.ollama.pid
-        return world.ollama.stop()
+        return stopped(world.ollama)
 
     def healed(self, world, status, fault_at):
         return service_back(world, status, world.ollama, self.old_pid)
@@ -207,7 +219,7 @@ class GiteaClimb(Scenario):
 
     def inject(self, world):
         self.old_pid = world.gitea.pid
-        return world.gitea.stop()
+        return stopped(world.gitea)
 
     def healed(self, world, status, fault_at):
         problems = service_back(world, status, world.gitea, self.old_pid)
