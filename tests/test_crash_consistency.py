@@ -9,7 +9,7 @@ caught midway by real slowness, not by a hook: the backup copies a large
 data folder (hundreds of files, each written and fsynced), the fake Gitea
 files the issue and never answers, and the restart command of the playbook
 sleeps. The crash is SIGKILL to the Server process alone (the Portal stays
-up, as after an OOM kill); the restart is `evennia start`, which starts a new
+up, as after an OOM kill); the restart is `bin/timmy run` (`make run`), which starts a new
 Server through the running Portal.
 
 Two small classes check the same without a world: the issue search a retry

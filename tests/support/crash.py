@@ -17,14 +17,10 @@ client is still waiting when it is killed.
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from urllib.parse import urlparse
 
 from .fake_gitea import FakeGitea
-
-VENV_BIN = os.path.dirname(sys.executable)
 
 
 def process_state(pid):
@@ -73,25 +69,27 @@ def ready_pid(world):
 
 
 def restart_server(world, dead_pid, timeout=90):
-    """Start the Server again as an operator would (`evennia start`); return its pid.
+    """Start the Server again as an operator would (`make run`); return its pid.
 
-    The Portal is still running, so the launcher asks it to start a new
-    Server. Done when the new Server is alive and has written its ready file.
+    The Portal is still running: `bin/timmy status` says the Server is down,
+    and `bin/timmy run` starts a new Server through the Portal and waits for
+    its ready file.
 
     Raises:
-        AssertionError: The launcher failed or the server did not become ready.
+        AssertionError: The world did not say it was down, the run failed or
+            the server did not become ready.
     """
-    env = dict(world.env, PATH=VENV_BIN + os.pathsep + world.env.get("PATH", ""))
-    result = subprocess.run([os.path.join(VENV_BIN, "evennia"), "start"], cwd=world.game_dir, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=timeout)
-    assert result.returncode == 0, f"evennia start failed:\n{result.stdout}\n{world.log_tail()}"
+    status = world.timmy("status", check=False)
+    assert status.returncode == 1 and "Server does not" in status.stdout, status.stdout
+    result = world.timmy("run", timeout=timeout, check=False)
+    assert result.returncode == 0 and "starting the Server again" in result.stdout, (
+        f"bin/timmy run failed:\n{result.stdout}\n{world.log_tail()}")
 
     def new_server_ready():
         pid = server_pid(world)
         return pid if pid and pid != dead_pid and running(pid) and ready_pid(world) == pid else None
 
-    pid = world.wait_for(new_server_ready, timeout=timeout, interval=0.2)
+    pid = world.wait_for(new_server_ready, timeout=10, interval=0.2)
     assert pid, f"the server did not come back after the crash:\n{result.stdout}\n{world.log_tail()}"
     return pid
 
