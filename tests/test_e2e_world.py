@@ -13,6 +13,7 @@ from unittest import TestCase
 from .support.fake_http import FakeHTTPService, Route
 from .support.liveworld import LiveWorld
 from .support.telnet import TelnetClient
+from .test_tcp_nodelay import LiveWorldSocketChecks
 
 PROMPT_AFTER_LOOK = r"Exits:[^\n]*\n"
 OLLAMA_ROUTES = {
@@ -21,11 +22,12 @@ OLLAMA_ROUTES = {
 }
 
 
-class TestLiveWorld(TestCase):
+class TestLiveWorld(LiveWorldSocketChecks, TestCase):
     """One world for the whole class: starting one takes a while.
 
     The world's Ollama is a fake HTTP service the tests can stop, and the
-    heartbeat beats every 2 seconds.
+    heartbeat beats every 2 seconds. The TCP_NODELAY checks of every game
+    connection (tests/test_tcp_nodelay.py) run in this world too.
     """
 
     @classmethod

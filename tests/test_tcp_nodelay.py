@@ -2,8 +2,8 @@
 TCP_NODELAY on every connection the game owns (server/conf/nodelay.py), and
 the other latency plugins (server/conf/gcfreeze.py, reactorprobe.py).
 
-The live test starts one real world and reads the option from the Portal's
-and the Server's own sockets (borrowed with pidfd_getfd, see
+The live checks (run in tests/test_e2e_world.py's world) read the option
+from the Portal's and the Server's own sockets (borrowed with pidfd_getfd, see
 tests/support/sockets.py): telnet, websocket, the web proxy and both ends of
 the AMP link. Stock Evennia 5.0.1 leaves it off on telnet and on both ends
 of AMP (the test fails there with TIMMY_NODELAY=0); autobahn and Twisted's
@@ -21,7 +21,7 @@ import shutil
 import socket
 import tempfile
 import time
-from unittest import SkipTest, TestCase, mock
+from unittest import TestCase, mock
 
 from twisted.application import internet
 from twisted.application.service import MultiService
@@ -29,7 +29,6 @@ from twisted.internet import defer, protocol, reactor, task
 
 from server.conf import gcfreeze, nodelay, reactorprobe
 
-from .support.liveworld import LiveWorld
 from .support.reactor import ReactorTestCase
 from .support.sockets import SocketInspectionUnavailable, socket_towards, tcp_sockets
 from .support.telnet import TelnetClient
@@ -64,32 +63,28 @@ class TestSocketInspection(TestCase):
         self.assertTrue(client_side.nodelay)
 
 
-class TestLiveWorldSockets(TestCase):
-    """One world (no agents); every game connection is checked on the game's side."""
+class LiveWorldSocketChecks:
+    """Every game connection checked on the game's side, in a live world.
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    A mixin for a TestCase that has a running LiveWorld (no agents) in
+    `self.world`: tests/test_e2e_world.py runs these in its world, since
+    starting one more world costs the suite half a minute.
+    """
+
+    def setUp(self):
+        super().setUp()
         reason = _inspection_works()
         if reason:
-            raise SkipTest(f"cannot borrow socket descriptors here: {reason}")
-        cls.world = LiveWorld()
-        try:
-            cls.world.start()
-        except Exception:
-            cls.world.cleanup()
-            raise
-        cls.pids = {}
-        for name in ("portal", "server"):
-            with open(os.path.join(cls.world.game_dir, "server", f"{name}.pid")) as handle:
-                cls.pids[name] = int(handle.read().strip())
+            self.skipTest(f"cannot borrow socket descriptors here: {reason}")
 
-    @classmethod
-    def tearDownClass(cls):
-        strays = cls.world.stop()
-        cls.world.cleanup()
-        super().tearDownClass()
-        assert not strays, f"processes left after stop: {strays}"
+    @property
+    def pids(self):
+        """The Portal's and the Server's pids now (a reload changes the Server's)."""
+        pids = {}
+        for name in ("portal", "server"):
+            with open(os.path.join(self.world.game_dir, "server", f"{name}.pid")) as handle:
+                pids[name] = int(handle.read().strip())
+        return pids
 
     def game_side(self, process, client_sock, port):
         """The game's socket (in `process`) of the connection `client_sock` opened to `port`."""
