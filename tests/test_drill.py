@@ -22,7 +22,7 @@ RECOVER_WITHIN = 45.0
 
 class TestFireDrillShort(TestCase):
     def test_ollama_outage_is_detected_healed_and_nothing_is_lost(self):
-        args = drill.parse_args(["--only", "ollama", "--timeout", "60", "--baseline-timeout", "120"])
+        args = drill.parse_args(["--only", "ollama", "--timeout", "30", "--baseline-timeout", "120"])
         progress = []
         outcomes, info = drill.run_drill(args.names, args, say=progress.append)
         self.assertEqual(len(outcomes), 1, "\n".join(progress))
