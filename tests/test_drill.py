@@ -17,12 +17,12 @@ from unittest import TestCase
 from bench import drill
 
 DETECT_WITHIN = 10.0  # two failed heartbeats 2 s apart, plus a loaded machine
-RECOVER_WITHIN = 45.0
+RECOVER_WITHIN = 30.0  # green comes at about 7 s
 
 
 class TestFireDrillShort(TestCase):
     def test_ollama_outage_is_detected_healed_and_nothing_is_lost(self):
-        args = drill.parse_args(["--only", "ollama", "--timeout", "30", "--baseline-timeout", "120"])
+        args = drill.parse_args(["--only", "ollama", "--timeout", str(RECOVER_WITHIN), "--baseline-timeout", "120"])
         progress = []
         outcomes, info = drill.run_drill(args.names, args, say=progress.append)
         self.assertEqual(len(outcomes), 1, "\n".join(progress))
@@ -31,7 +31,7 @@ class TestFireDrillShort(TestCase):
         self.assertEqual(outcome.error, "", story)
         self.assertIsNotNone(outcome.detect_seconds, story)
         self.assertLess(outcome.detect_seconds, DETECT_WITHIN, story)
-        self.assertLess(outcome.recover_seconds, RECOVER_WITHIN, story)
+        self.assertLessEqual(outcome.recover_seconds, RECOVER_WITHIN, story)
         self.assertGreater(outcome.recover_seconds, outcome.detect_seconds, story)
         self.assertEqual(outcome.lost, [], story)
         self.assertEqual(outcome.max_level, 1, story)
