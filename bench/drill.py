@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -295,6 +296,8 @@ def run_drill(names, args, say=print):
         strays = world.cleanup(keep=args.keep)
         if strays:
             say(f"processes left after the drill: {strays}")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     info = dict(machine(), load_before=load_before, seconds=time.monotonic() - started, command=command_line(),
                 startup=startup, strays=strays)
     return outcomes, info
