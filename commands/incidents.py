@@ -5,11 +5,10 @@ Thin: each parses, calls one function of world.incidents, reports. Summaries,
 notes and reasons are stored and shown as plain text.
 """
 
-from world.incidents import core, render, silences
+from world.incidents import core, render, silences, sources
 from world.incidents.core import IncidentError
 from world.incidents.silences import SilenceError
 from world.models import Incident
-from world.presentation import plain_text
 from world.status_report import service_names
 
 from .command import Command
@@ -149,7 +148,8 @@ class CmdEscalate(Command):
 
     P0 pages the peer and the builders at once; P1 and P2 start with the
     on-duty agent. The same summary while one is open adds to it. A summary
-    that starts with a service's name is filed against that service.
+    that starts with a service's name is filed against that service, and
+    joins its open "down" incident while the heartbeat has it down.
 
     Examples:
       @escalate P1 gitea answers 502 to pushes
@@ -170,9 +170,7 @@ class CmdEscalate(Command):
             self.refuse(f"Unknown severity '{parts[0][:10]}': use P0, P1 or P2. {self.usage()}")
 
     def func(self):
-        fingerprint = f"manual:{plain_text(self.summary).lower()[:150]}"
-        first_word = self.summary.split()[0].lower().strip(":,.") if self.summary.split() else ""
-        service = first_word if first_word in service_names() else ""
+        fingerprint, service = sources.escalation_key(self.summary)
         try:
             incident, outcome = core.trigger(fingerprint, self.severity, self.summary, self.caller.key,
                                              service=service)

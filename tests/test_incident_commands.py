@@ -2,12 +2,16 @@
 @incidents, @ack, @resolve, @escalate and @silence as players see them.
 """
 
+from unittest.mock import patch
+
 from evennia.utils.test_resources import EvenniaCommandTest
 
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
 from commands.status import CmdStatus
-from world.incidents import core
+from world.heartbeat.tracker import Transition
+from world.incidents import core, sources
 from world.models import Incident, Silence
+from world.servicestate import DOWN, UP, ServiceState
 
 from .support.incidents import IncidentMixin
 
@@ -25,6 +29,25 @@ class IncidentCommandTests(IncidentMixin, EvenniaCommandTest):
         text = self.call(CmdIncidents(), "", "Open incidents")
         self.assertIn("gitea answers 502", text)
         self.assertIn("x2", text)
+
+    def test_escalating_a_service_the_heartbeat_has_down_joins_its_incident_and_is_resolved_with_it(self):
+        with patch("world.servicestate.current", return_value=ServiceState("ollama", state=DOWN)):
+            self.call(CmdEscalate(), "P1 ollama is down", "Incident #1 opened (P1")
+        incident = Incident.objects.get()
+        self.assertEqual((incident.fingerprint, incident.service, incident.source),
+                         (sources.fingerprint_for("ollama"), "ollama", "manual"))
+        sources.on_transition(None, Transition("ollama", DOWN, UP, "v0.5.7", at=self.now + 60))
+        incident.refresh_from_db()
+        self.assertEqual((incident.state, incident.resolved_by), (Incident.RESOLVED, "heartbeat"))
+
+    def test_escalating_a_service_that_is_up_stays_a_manual_incident(self):
+        with patch("world.servicestate.current", return_value=ServiceState("ollama", state=UP)):
+            self.call(CmdEscalate(), "P2 ollama answers in riddles", "Incident #1 opened")
+        incident = Incident.objects.get()
+        self.assertEqual((incident.fingerprint, incident.service), ("manual:ollama answers in riddles", "ollama"))
+        sources.on_transition(None, Transition("ollama", DOWN, UP, "v0.5.7", at=self.now + 60))
+        incident.refresh_from_db()
+        self.assertEqual(incident.state, Incident.OPEN)
 
     def test_escalate_bad_input_changes_nothing(self):
         self.call(CmdEscalate(), "P7 the sky", "Unknown severity 'P7': use P0, P1 or P2.")

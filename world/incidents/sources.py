@@ -1,9 +1,16 @@
 """
-Where incidents come from besides `@escalate`: heartbeat transitions.
+Where incidents come from: heartbeat transitions, and how `@escalate` joins them.
 
 A service confirmed down opens (or re-triggers) the incident with fingerprint
 `heartbeat:<service>:down`; the same service confirmed back resolves it with
 a note. Connected once at server start (and by tests).
+
+An `@escalate` whose summary starts with a service's name is filed against
+that service; while the heartbeat has that service down, it joins the
+service's down incident (same fingerprint), so the heartbeat's "up again"
+resolves it too. Without this, an agent that escalated a down service in the
+moment between a playbook resolving the incident and the heartbeat
+confirming the service up left an incident nothing would ever resolve.
 """
 
 from evennia.utils import logger
@@ -16,6 +23,28 @@ HEARTBEAT_ACTOR = "heartbeat"
 
 def fingerprint_for(service):
     return f"heartbeat:{service}:down"
+
+
+def escalation_key(summary):
+    """The fingerprint and service of an `@escalate` with this summary.
+
+    Args:
+        summary (str): The summary as typed.
+
+    Returns:
+        tuple: (fingerprint, service) where service is "" unless the summary
+            starts with a service's name.
+    """
+    from world.presentation import plain_text
+    from world.servicestate import current
+    from world.status_report import service_names
+
+    words = summary.split()
+    first_word = words[0].lower().strip(":,.") if words else ""
+    service = first_word if first_word in service_names() else ""
+    if service and current(service).state == DOWN:
+        return fingerprint_for(service), service
+    return f"manual:{plain_text(summary).lower()[:150]}", service
 
 
 def on_transition(sender, transition, **kwargs):
