@@ -14,8 +14,14 @@ SIGTERM (or SIGINT) stops the reactor with Twisted's own handlers, which also
 reap the agents as they exit (SIGCHLD); before the reactor shuts down the
 supervisor TERMs its agents (each closes its websocket) and waits for them,
 KILLing any left after KILL_AFTER seconds.
+
+Only one supervisor runs per game directory: it holds an exclusive lock on
+agents/run/supervisor.lock for its whole life, and a second one (two
+`bin/timmy agents start` at once, or self-healing's start racing
+`bin/timmy run`'s) exits at once without starting anything.
 """
 
+import fcntl
 import os
 import sys
 import time
@@ -28,6 +34,7 @@ from agents.personas import load_personas
 from agents.process import RESTART_EXIT_CODE
 
 RUN_DIR = os.path.join(runtime_config.GAME_DIR, "agents", "run")
+ALREADY_RUNNING_EXIT_CODE = 3
 LOG_DIR = os.path.join(runtime_config.GAME_DIR, "server", "logs")
 MAX_BACKOFF, HEALTHY_AFTER, KILL_AFTER, KILL_GRACE, STAGGER = 60.0, 60.0, 5.0, 2.0, 0.7
 
@@ -166,8 +173,28 @@ def _remove_pid(name):
         pass
 
 
+def hold_the_supervisor_lock():
+    """Lock agents/run/supervisor.lock for this process's life.
+
+    Returns:
+        int or None: The locked file descriptor (keep it open), or None if
+            another supervisor holds the lock.
+    """
+    os.makedirs(RUN_DIR, exist_ok=True)
+    fd = os.open(os.path.join(RUN_DIR, "supervisor.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def main(argv):
     log.startLogging(sys.stdout)
+    if hold_the_supervisor_lock() is None:
+        log.msg("Another agent supervisor is running here; this one exits.")
+        return ALREADY_RUNNING_EXIT_CODE
     cfg = runtime_config.from_environment()
     names = argv or list(load_personas(cfg.personas_file).names)
     os.makedirs(LOG_DIR, exist_ok=True)

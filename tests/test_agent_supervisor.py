@@ -249,7 +249,8 @@ class AgentRuntimeStopTests(ReactorTestCase):
         self.assertEqual(code, 0, self.logs(agent_log))
         self.assertFalse(pid_alive(agent_pid), f"agent pid {agent_pid} outlived its supervisor")
         self.assertEqual(processes_in(game_dir), [])
-        self.assertEqual(os.listdir(os.path.join(game_dir, "agents", "run")), [])  # no pid file left
+        left = [name for name in os.listdir(os.path.join(game_dir, "agents", "run")) if name.endswith(".pid")]
+        self.assertEqual(left, [])  # no pid file left
 
     @defer.inlineCallbacks
     def test_sigterm_stops_the_supervisor_and_its_agent_within_seconds(self):
@@ -258,6 +259,16 @@ class AgentRuntimeStopTests(ReactorTestCase):
         yield self.stops_cleanly(supervisor, game_dir, agent_log)
         yield wait_for(lambda: self.portal.closes, 2.0, "the server noticing the close")
         self.assertEqual(self.portal.closes, [CLEAN_CLOSE], self.logs(agent_log))
+
+    @defer.inlineCallbacks
+    def test_a_second_supervisor_exits_at_once_and_starts_nothing(self):
+        supervisor, game_dir, agent_log = self.supervised()
+        yield self.logged_in(agent_log)
+        second = self.start("agents.supervisor", game_dir)
+        code = yield self.exit_code(second, STOP_WITHIN, agent_log)
+        self.assertEqual(code, 3, self.logs(agent_log))
+        self.assertEqual(len(self.portal.logins), 1, "the second supervisor started an agent")
+        yield self.stops_cleanly(supervisor, game_dir, agent_log)
 
     @defer.inlineCallbacks
     def test_an_agent_that_closes_its_output_before_it_exits_is_still_reaped(self):

@@ -5,11 +5,15 @@ These are Twisted trial test cases: each test returns a Deferred and trial
 spins the reactor until it fires. The fake services run in their own threads.
 """
 
+import time
+from unittest import TestCase
+from unittest.mock import patch
+
 from twisted.internet import defer
 
 from world.heartbeat.cycle import run_cycle
-from world.heartbeat.probes import probe
-from world.servicestate import DEGRADED, DOWN, UP
+from world.heartbeat.probes import probe, probe_agents
+from world.servicestate import DEGRADED, DOWN, UNKNOWN, UP
 
 from .support.checks import make_check
 from .support.fake_http import FakeHTTPService, Route
@@ -141,3 +145,30 @@ class CycleConcurrencyTests(ReactorTestCase):
         results = yield run_cycle(checks)
         self.assertEqual([r.reason for r in results], ["timeout after 0.5 s"] * 10)
         self.assertEqual([r.state for r in results], [DOWN] * 10)
+
+
+class AgentsProbeTests(TestCase):
+    """The agents check: stale agents, and never-seen ones given time after a start."""
+
+    def agents(self, seen, started_ago):
+        now = time.time()
+        check = make_check(name="agents", kind="agents", stale_after=300)
+        with patch("world.heartbeat.liveness.agent_last_seen", return_value=seen), \
+                patch("evennia.utils.gametime.SERVER_START_TIME", now - started_ago if started_ago else 0.0):
+            return probe_agents(check, reactor=None)[:2]
+
+    def test_never_seen_agents_are_unknown_while_the_server_has_just_started(self):
+        state, reason = self.agents({"Timmy": None, "Ezra": None}, started_ago=20)
+        self.assertEqual(state, UNKNOWN)
+        self.assertIn("no agent has logged in yet", reason)
+
+    def test_never_seen_agents_are_down_once_the_grace_is_over(self):
+        self.assertEqual(self.agents({"Timmy": None, "Ezra": None}, started_ago=400)[0], DOWN)
+        self.assertEqual(self.agents({"Timmy": None, "Ezra": None}, started_ago=None)[0], DOWN)  # the CLI
+
+    def test_alive_stale_and_waiting_agents(self):
+        now = time.time()
+        self.assertEqual(self.agents({"Timmy": now - 5, "Ezra": None}, started_ago=20), (UP, "1 agent(s) alive"))
+        self.assertEqual(self.agents({"Timmy": now - 5, "Ezra": now - 999}, started_ago=20),
+                         (DEGRADED, "silent: Ezra"))
+        self.assertEqual(self.agents({"Timmy": now - 999, "Ezra": now - 999}, started_ago=20)[0], DOWN)

@@ -221,7 +221,15 @@ def probe_disk(check, reactor):
 
 
 def probe_agents(check, reactor):
-    """Agents: each agent's last sign of life against `stale_after`."""
+    """Agents: each agent's last sign of life against `stale_after`.
+
+    An agent never seen at all is given `stale_after` from the server's
+    start to log in: at a world's first start the agents start after the
+    server, and counting them down then opened a false incident (and could
+    start a second agent supervisor through self-healing).
+    """
+    from evennia.utils import gametime
+
     from world.heartbeat.liveness import agent_last_seen
 
     seen = agent_last_seen()
@@ -229,10 +237,16 @@ def probe_agents(check, reactor):
         return UNKNOWN, "no agents yet", {}
     stale_after = check.options["stale_after"]
     now = time.time()
-    stale = sorted(name for name, when in seen.items() if not when or now - when > stale_after)
-    details = {"agents": {name: when for name, when in seen.items()}, "stale": stale}
+    started = gametime.SERVER_START_TIME
+    in_grace = bool(started) and now - started <= stale_after
+    stale = sorted(name for name, when in seen.items()
+                   if (when and now - when > stale_after) or (not when and not in_grace))
+    waiting = sorted(name for name, when in seen.items() if not when and in_grace)
+    details = {"agents": {name: when for name, when in seen.items()}, "stale": stale, "waiting": waiting}
+    if len(waiting) == len(seen):
+        return UNKNOWN, f"no agent has logged in yet (server started {now - started:.0f} s ago)", details
     if not stale:
-        return UP, f"{len(seen)} agent(s) alive", details
+        return UP, f"{len(seen) - len(waiting)} agent(s) alive", details
     if len(stale) == len(seen):
         return DOWN, f"no agent seen for {stale_after:.0f} s", details
     return DEGRADED, f"silent: {', '.join(stale)}", details
