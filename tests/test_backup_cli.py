@@ -156,6 +156,13 @@ class TestBackupCliProcess(EvenniaTestCase):
         self.assertEqual(open(secret).read(), "SECRET_KEY = 'cli-test-secret'\n")
         self.assertEqual(os.stat(secret).st_mode & 0o777, 0o600)
 
+    def test_list_as_json_is_clean_json_without_a_database(self):
+        """Step 2 of a restore on a new machine: the database is gone."""
+        os.remove(os.path.join(self.game_dir, "server", "evennia.db3"))
+        code, out, err = self.run_cli("list", "--json")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out), [])
+
     def test_a_second_backup_is_refused_while_one_runs(self):
         first = self.start("backup", env={TEST_STOP_ENV: "database"})
         self.addCleanup(first.kill)

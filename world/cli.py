@@ -17,6 +17,7 @@ Backups: bin/timmy backup | list | verify | drill | restore | prune (world/backu
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -32,10 +33,14 @@ def setup_django():
     os.environ["DJANGO_SETTINGS_MODULE"] = "server.conf.settings"
     import django
 
-    django.setup()
-    import evennia
+    # Evennia prints notes while it loads (e.g. "Gametime offset could not
+    # load - db not set up." before a restore): to stderr, so that stdout
+    # carries only the command's own output (`bin/timmy list --json`).
+    with contextlib.redirect_stdout(sys.stderr):
+        django.setup()
+        import evennia
 
-    evennia._init()
+        evennia._init()
 
 
 def initial_setup_done():
