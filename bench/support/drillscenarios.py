@@ -24,6 +24,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 from . import drillaudit
@@ -343,9 +345,10 @@ class InfraLoss(Scenario):
             lines.append(f"/api/status fails after `bin/timmy backup` ({world.last_error})")
         return lines
 
-    def step(self, world, *args):
+    def step(self, world, *args, stdout_apart=False):
+        """Run one CLI step, timed; stdout_apart keeps stderr out of stdout (JSON output)."""
         started = time.monotonic()
-        result = world.timmy(*args)
+        result = cli_apart(world, *args) if stdout_apart else world.timmy(*args)
         self.steps.append((" ".join(args), time.monotonic() - started, result.returncode))
         if result.returncode != 0:
             raise RuntimeError(f"bin/timmy {' '.join(args)} exited {result.returncode}: {result.stdout[-500:]}")
@@ -353,7 +356,7 @@ class InfraLoss(Scenario):
 
     def latest_verified(self, world):
         """`bin/timmy list --json`: the newest backup that verified."""
-        entries, noise = json_in(self.step(world, "list", "--json").stdout)
+        entries, noise = json_in(self.step(world, "list", "--json", stdout_apart=True).stdout)
         if noise:
             self.observed.append(f"`bin/timmy list --json` printed {noise!r} before its JSON")
         verified = [entry["id"] for entry in entries if entry.get("valid") and entry.get("verified")]
@@ -390,6 +393,14 @@ class InfraLoss(Scenario):
         return [f"backup {self.backup_id}; steps: {steps}"] + [f"OBSERVED: {line}" for line in self.observed] + [
                 "written between the backup and the stop (the recovery point, not restored by design): "
                 + drillaudit.written_between(self.reference, self.stopped)]
+
+
+def cli_apart(world, *args):
+    """`bin/timmy ARGS` in the drill's copy with stdout and stderr apart, as a script reads it."""
+    live = world.world
+    return subprocess.run([sys.executable, os.path.join(live.game_dir, "bin", "timmy"), *args],
+                          cwd=live.game_dir, env=live.env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
 
 
 def json_in(output):
