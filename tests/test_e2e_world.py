@@ -13,6 +13,7 @@ from unittest import TestCase
 from .support.fake_http import FakeHTTPService, Route
 from .support.liveworld import LiveWorld
 from .support.telnet import TelnetClient
+from .test_hostile_text import HostileWireChecks
 from .test_tcp_nodelay import LiveWorldSocketChecks
 
 PROMPT_AFTER_LOOK = r"Exits:[^\n]*\n"
@@ -22,19 +23,22 @@ OLLAMA_ROUTES = {
 }
 
 
-class TestLiveWorld(LiveWorldSocketChecks, TestCase):
+class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
     """One world for the whole class: starting one takes a while.
 
     The world's Ollama is a fake HTTP service the tests can stop, and the
-    heartbeat beats every 2 seconds. The TCP_NODELAY checks of every game
-    connection (tests/test_tcp_nodelay.py) run in this world too.
+    heartbeat beats every 2 seconds; the status page is public. The
+    TCP_NODELAY checks of every game connection (tests/test_tcp_nodelay.py)
+    and the hostile text on the telnet and web client wire
+    (tests/test_hostile_text.py) run in this world too.
     """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.ollama = FakeHTTPService(OLLAMA_ROUTES).start()
-        cls.world = LiveWorld(extra_env={"OLLAMA_HOST": cls.ollama.url, "TIMMY_HEARTBEAT_INTERVAL": "2"})
+        cls.world = LiveWorld(extra_env={"OLLAMA_HOST": cls.ollama.url, "TIMMY_HEARTBEAT_INTERVAL": "2",
+                                         "TIMMY_STATUS_PUBLIC": "1"})
         try:
             cls.world.start()
         except Exception:

@@ -295,29 +295,15 @@ WEB_OPERATOR = ("webop", "web-operator-password-7")
 AT_HEARTH = r"Exits:[^\n]*\n"
 
 
-class TestHostileTextOnTheWire(TestCase):
-    """One live world: an agent account sends hostile text over the websocket,
+class HostileWireChecks:
+    """In a live world: an agent account sends hostile text over the websocket,
     an operator over telnet; another operator watches over the web client
-    protocol. What both clients receive on the wire is checked."""
+    protocol. What both clients receive on the wire is checked.
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        from .support.liveworld import LiveWorld
-
-        cls.world = LiveWorld(extra_env={"TIMMY_STATUS_PUBLIC": "1"})
-        try:
-            cls.world.start()
-        except Exception:
-            cls.world.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        strays = cls.world.stop()
-        cls.world.cleanup()
-        super().tearDownClass()
-        assert not strays, f"processes left after stop: {strays}"
+    A mixin for a TestCase with a running LiveWorld (public status page) in
+    `self.world`: tests/test_e2e_world.py runs it in its world, since
+    starting one more world costs the suite half a minute.
+    """
 
     def telnet_operator(self):
         from .support.wireclients import MxpTelnetClient
