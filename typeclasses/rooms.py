@@ -43,7 +43,7 @@ class RegionRoom(Room):
     def get_display_desc(self, looker, **kwargs):
         """Static description, then the live state of each housed service."""
         lines = [self.static_desc or super().get_display_desc(looker, **kwargs)]
-        states = [servicestate.current(name) for name in self.shown_services()]
+        states = servicestate.current_many(self.shown_services())
         if states:
             lines.append("")
             lines.extend(presentation.service_line(state) for state in states)

@@ -176,7 +176,7 @@ def observation_for(character, now=None):
                    for name, agent in agent_characters().items() if name != character.key},
         "said": [{"speaker": event["speaker"], "text": event["text"]}
                  for event in (character.recent_events or []) if event.get("kind") in ("said", "talk")][-10:],
-        "services": {name: servicestate.current(name).state for name in service_names()},
+        "services": {state.name: state.state for state in servicestate.current_many(service_names())},
         "incidents": [_incident_view(incident) for incident in open_incidents()][:10],
         "backup_age": _backup_age(),
         "heartbeat_age": heartbeat_age(now),

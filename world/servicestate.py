@@ -45,3 +45,10 @@ def current(name):
     from world.heartbeat.service import state_of
 
     return state_of(name)
+
+
+def current_many(names):
+    """The latest ServiceState of each of `names`, in order (one Script lookup)."""
+    from world.heartbeat.service import states_of
+
+    return states_of(names)

@@ -110,9 +110,21 @@ def _cycle_done(outcome, script):
     return outcome
 
 
-def state_of(name):
-    """The latest known ServiceState of a service, from the heartbeat's memory."""
+def states_of(names):
+    """The latest known ServiceStates of several services, looking the Script up once.
+
+    Finding the global Script costs a database query and a settings-hash
+    check (`GLOBAL_SCRIPTS.get`); a region room shows several services on
+    every `look`, and bench/latency.py found one lookup per service line was
+    most of a look's cost.
+    """
     script = heartbeat_script()
+    return [state_of(name, script=script) for name in names]
+
+
+def state_of(name, script=None):
+    """The latest known ServiceState of a service, from the heartbeat's memory."""
+    script = script or heartbeat_script()
     if script is None:
         return ServiceState(name)
     latest = (script.latest or {}).get(name)
