@@ -33,6 +33,7 @@ from twisted.internet import defer, reactor, task
 
 from .support.livesupport import closed_port_url
 from .support.liveworld import GAME_DIR, copy_game_dir
+from .support.procs import processes_of, running
 from .support.reactor import ReactorTestCase
 
 AGENT = "Timmy"
@@ -97,32 +98,6 @@ def wait_for(predicate, timeout, what):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:.0f} s")
         yield task.deferLater(reactor, POLL, lambda: None)
-
-
-def processes_in(game_dir):
-    """Live (non-zombie) processes started from `game_dir` (by working directory or command line)."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().rsplit(")", 1)[-1].split()[0]
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        if state != "Z" and (cwd == game_dir or game_dir in cmdline):
-            found.append((int(entry), cmdline))
-    return found
-
-
-def pid_alive(pid):
-    """True if `pid` is a live process (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class AgentRuntimeStopTests(ReactorTestCase):
@@ -243,12 +218,12 @@ class AgentRuntimeStopTests(ReactorTestCase):
     def stops_cleanly(self, supervisor, game_dir, agent_log):
         """SIGTERM the supervisor as `bin/timmy stop` does; it and its agent must be gone within seconds."""
         agent_pid = self.agent_pid(game_dir)
-        self.assertTrue(pid_alive(agent_pid))
+        self.assertTrue(running(agent_pid))
         os.kill(supervisor.pid, signal.SIGTERM)
         code = yield self.exit_code(supervisor, STOP_WITHIN, agent_log)
         self.assertEqual(code, 0, self.logs(agent_log))
-        self.assertFalse(pid_alive(agent_pid), f"agent pid {agent_pid} outlived its supervisor")
-        self.assertEqual(processes_in(game_dir), [])
+        self.assertFalse(running(agent_pid), f"agent pid {agent_pid} outlived its supervisor")
+        self.assertEqual(processes_of(game_dir), [])
         left = [name for name in os.listdir(os.path.join(game_dir, "agents", "run")) if name.endswith(".pid")]
         self.assertEqual(left, [])  # no pid file left
 

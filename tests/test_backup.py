@@ -32,6 +32,7 @@ from world.backup.sqlitecopy import open_frozen, table_row_counts
 from world.backup.verify import verify_backup
 
 from .support.backupfixtures import BackupWorldMixin, add_bulk_rows, flip_byte
+from .support.procs import process_state
 
 HOUR = 3600.0
 
@@ -42,15 +43,6 @@ def wait_until(predicate, timeout=20.0):
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.02)
     return predicate()
-
-
-def process_state(pid):
-    """The state letter of a process ('T' when stopped), or None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0]
-    except OSError:
-        return None
 
 
 class BackupTestCase(BackupWorldMixin, EvenniaTestCase):

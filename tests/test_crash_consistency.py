@@ -34,7 +34,8 @@ from world.models import RecoveryRun, RecoveryStep
 from world.recovery import records, render
 from world.recovery.steps import StepOutcome
 
-from .support.crash import HangingGitea, kill_server, processes_with, restart_server
+from .support.crash import HangingGitea, kill_server, restart_server
+from .support.procs import processes_with
 from .support.fake_gitea import FakeGitea
 from .support.fake_http import FakeHTTPService, Route
 from .support.liveworld import LiveWorld, copy_game_dir

@@ -21,20 +21,7 @@ import threading
 from urllib.parse import urlparse
 
 from .fake_gitea import FakeGitea
-
-
-def process_state(pid):
-    """The process's state letter (R, S, T, Z, ...) or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
-def running(pid):
-    """True while the process exists and is not a zombie."""
-    return process_state(pid) not in (None, "Z")
+from .procs import running
 
 
 def server_pid(world):
@@ -92,22 +79,6 @@ def restart_server(world, dead_pid, timeout=90):
     pid = world.wait_for(new_server_ready, timeout=10, interval=0.2)
     assert pid, f"the server did not come back after the crash:\n{result.stdout}\n{world.log_tail()}"
     return pid
-
-
-def processes_with(marker):
-    """Pids of live processes whose command line holds `marker`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmdline and running(int(entry)):
-            found.append(int(entry))
-    return found
 
 
 class HangingGitea(FakeGitea):

@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+from .procs import processes_of
+
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUPERUSER = ("operator", "correct-horse-battery-9")
 _IGNORE = shutil.ignore_patterns(
@@ -104,21 +106,7 @@ class LiveWorld:
 
     def stray_processes(self):
         """Live (non-zombie) processes that belong to this copy (by command line or cwd)."""
-        strays = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-                with open(f"/proc/{entry}/stat") as handle:
-                    state = handle.read().rsplit(")", 1)[-1].split()[0]
-                cwd = os.readlink(f"/proc/{entry}/cwd")
-            except OSError:
-                continue
-            if (self.game_dir in cmdline or cwd == self.game_dir) and state != "Z":
-                strays.append((int(entry), cmdline))
-        return strays
+        return processes_of(self.game_dir)
 
     def log_tail(self, name="server.log", lines=40):
         """The last lines of one of the copy's logs, for failure messages."""

@@ -25,10 +25,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from restart_fake_service import answers  # noqa: E402
+from procs import running  # noqa: E402
+from restart_fake_service import wait_ready  # noqa: E402
 
 SCRIPTS = {"ollama": "fake_ollama.py", "gitea": "persistent_gitea.py"}
-READY_WITHIN = 10.0
 STOP_WITHIN = 5.0
 
 
@@ -51,19 +51,10 @@ def read_pid(path):
         return None
 
 
-def alive(pid):
-    """True while `pid` runs (a zombie does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def stop_previous(pidfile):
     """Stop the instance the pid file names, SIGTERM then SIGKILL."""
     pid = read_pid(pidfile)
-    if not pid or not alive(pid):
+    if not pid or not running(pid):
         return
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -71,9 +62,9 @@ def stop_previous(pidfile):
         except ProcessLookupError:
             return
         deadline = time.monotonic() + STOP_WITHIN
-        while time.monotonic() < deadline and alive(pid):
+        while time.monotonic() < deadline and running(pid):
             time.sleep(0.05)
-        if not alive(pid):
+        if not running(pid):
             return
 
 
@@ -89,21 +80,6 @@ def start(args):
     return daemon
 
 
-def wait_ready(daemon, args):
-    """0 once the port answers, 1 if the daemon died or never answered."""
-    deadline = time.monotonic() + READY_WITHIN
-    while time.monotonic() < deadline:
-        if answers(args.port):
-            print(f"{args.kind} is back on port {args.port} (pid {daemon.pid})")
-            return 0
-        if daemon.poll() is not None:
-            print(f"{args.kind} exited with {daemon.returncode}", file=sys.stderr)
-            return 1
-        time.sleep(0.05)
-    print(f"{args.kind} did not answer within {READY_WITHIN:.0f} s", file=sys.stderr)
-    return 1
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Restart a fake service, detached.")
     parser.add_argument("--kind", choices=sorted(SCRIPTS), required=True)
@@ -116,7 +92,7 @@ def main(argv=None):
     parser.add_argument("--state", help="gitea: the JSON file that keeps its issues")
     args = parser.parse_args(argv)
     stop_previous(args.pidfile)
-    return wait_ready(start(args), args)
+    return wait_ready(start(args), args.kind, args.port)
 
 
 if __name__ == "__main__":

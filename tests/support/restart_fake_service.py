@@ -43,6 +43,21 @@ def answers(port):
         return False
 
 
+def wait_ready(daemon, kind, port, within=READY_WITHIN):
+    """0 once the port answers, 1 if the daemon died or never answered (said on stderr)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if answers(port):
+            print(f"{kind} is back on port {port} (pid {daemon.pid})")
+            return 0
+        if daemon.poll() is not None:
+            print(f"{kind} exited with {daemon.returncode}", file=sys.stderr)
+            return 1
+        time.sleep(0.05)
+    print(f"{kind} did not answer within {within:.0f} s", file=sys.stderr)
+    return 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Start a fake service detached, like a restart.")
     parser.add_argument("--kind", choices=sorted(SCRIPTS), required=True)
@@ -64,17 +79,7 @@ def main(argv=None):
                                   start_new_session=True, cwd=HERE)
     with open(args.pidfile, "w") as handle:
         handle.write(str(daemon.pid))
-    deadline = time.monotonic() + READY_WITHIN
-    while time.monotonic() < deadline:
-        if answers(args.port):
-            print(f"{args.kind} is back on port {args.port} (pid {daemon.pid})")
-            return 0
-        if daemon.poll() is not None:
-            print(f"{args.kind} exited with {daemon.returncode}", file=sys.stderr)
-            return 1
-        time.sleep(0.05)
-    print(f"{args.kind} did not answer within {READY_WITHIN:.0f} s", file=sys.stderr)
-    return 1
+    return wait_ready(daemon, args.kind, args.port)
 
 
 if __name__ == "__main__":
