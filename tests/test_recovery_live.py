@@ -19,21 +19,13 @@ from unittest import TestCase
 
 from .support.fake_ollama import FakeOllama
 from .support.liveworld import LiveWorld, copy_game_dir
+from .support.procs import running
 from .support.telnet import TelnetClient
 
 LOOK = r"Exits:[^\n]*\n(?:Characters:[^\n]*\n)?"
 SLEEPER = "import time; time.sleep(5)  # timmy-recovery-live"
 ALL_BACK = r"(yes[\s\S]*){5}"
 AGENTS = ("Timmy", "Allegro", "Allegro-Primus", "Ezra", "Bezalel")
-
-
-def _running(pid):
-    """True while the process runs (a zombie does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def wire(game_dir):
@@ -143,19 +135,20 @@ class TestRecoveryInALiveWorld(TestCase):
         self.until("@agents", ALL_BACK, timeout=90)
         supervisor, timmy = self.agent_pid("supervisor"), self.agent_pid("Timmy")
         os.killpg(supervisor, signal.SIGKILL)  # the supervisor and its agents die at once
-        self.assertTrue(self.world.wait_for(lambda: not _running(timmy), timeout=10))
+        self.assertTrue(self.world.wait_for(lambda: not running(timmy), timeout=10))
         started = self.client.command("@recover agent Timmy", r"Recovery #\d+ (succeeded|failed)[^\n]*\n",
                                       timeout=90)
         self.assertIn("its process is gone, so its 1 dead session(s) were closed", started)
         self.assertRegex(started, r"start_agents: exit 0 in [\d.]+ s: Agents started \(supervisor pid \d+")
         self.assertRegex(started, r"Recovery #\d+ succeeded")
         self.assertNotEqual(self.agent_pid("supervisor"), supervisor)
+        # Before the history: reading it would swallow the login announcements that come meanwhile.
+        self.wait_for_logins(started, AGENTS)  # the new supervisor started them all: their logins replace dead sessions
         history = self.until("@recover/history", r"agent\s+Timmy\s+succeeded")
         run_id = re.findall(r"#(\d+)\s+agent\s+Timmy\s+succeeded", history)[-1]
         detail = self.until(f"@recover/history {run_id}", r"argv: ")
         self.assertRegex(detail, r"argv: \S*python\S* \S*/bin/timmy agents start")
         self.assertRegex(detail, r"exit 0, \d+ bytes of output, sha256 [0-9a-f]{16}")
-        self.wait_for_logins(started, AGENTS)  # the new supervisor started them all: their logins replace dead sessions
 
     def test_3_the_orphan_is_put_in_autonomy_and_relinked(self):
         self.until("@agents", ALL_BACK, timeout=90)
