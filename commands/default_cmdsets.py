@@ -18,6 +18,7 @@ from evennia import default_cmds
 
 from commands.agents import CmdAgents, CmdTalk
 from commands.backup import CmdBackup
+from commands.cmdsetindex import NameIndexedCmdSet
 from commands.building import CmdBuildWorld
 from commands.heartbeat import CmdHeartbeat
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
@@ -27,7 +28,7 @@ from commands.social import CmdPage, CmdPose
 from commands.status import CmdStatus
 
 
-class CharacterCmdSet(default_cmds.CharacterCmdSet):
+class CharacterCmdSet(NameIndexedCmdSet, default_cmds.CharacterCmdSet):
     """
     The `CharacterCmdSet` contains general in-game commands like `look`,
     `get`, etc available on in-game Character objects. It is merged with
@@ -58,7 +59,7 @@ class CharacterCmdSet(default_cmds.CharacterCmdSet):
             self.add(command())
 
 
-class AccountCmdSet(default_cmds.AccountCmdSet):
+class AccountCmdSet(NameIndexedCmdSet, default_cmds.AccountCmdSet):
     """
     This is the cmdset available to the Account at all times. It is
     combined with the `CharacterCmdSet` when the Account puppets a
@@ -79,7 +80,7 @@ class AccountCmdSet(default_cmds.AccountCmdSet):
         self.add(CmdPage())
 
 
-class UnloggedinCmdSet(default_cmds.UnloggedinCmdSet):
+class UnloggedinCmdSet(NameIndexedCmdSet, default_cmds.UnloggedinCmdSet):
     """
     Command set available to the Session before being logged in.  This
     holds commands like creating a new account, logging in, etc.
@@ -97,7 +98,7 @@ class UnloggedinCmdSet(default_cmds.UnloggedinCmdSet):
         #
 
 
-class SessionCmdSet(default_cmds.SessionCmdSet):
+class SessionCmdSet(NameIndexedCmdSet, default_cmds.SessionCmdSet):
     """
     This cmdset is made available on Session level once logged in. It
     is empty by default.

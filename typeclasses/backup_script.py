@@ -13,14 +13,14 @@ server that was down at the daily time catches up at its next check.
 import time
 
 from django.conf import settings
-from evennia.scripts.scripts import DefaultScript
+from typeclasses.scripts import Script
 from evennia.typeclasses.attributes import AttributeProperty
 from evennia.utils import logger
 
 CHECK_INTERVAL = 60
 
 
-class BackupScheduleScript(DefaultScript):
+class BackupScheduleScript(Script):
     """Runs the daily backup, verification and prune."""
 
     last_run_at = AttributeProperty(None, autocreate=False)

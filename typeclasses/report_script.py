@@ -21,7 +21,7 @@ kept is said on the ops channel and tried again RETRY_SECONDS later.
 import time
 
 from django.conf import settings
-from evennia.scripts.scripts import DefaultScript
+from typeclasses.scripts import Script
 from evennia.typeclasses.attributes import AttributeProperty
 from evennia.utils import logger
 
@@ -29,7 +29,7 @@ CHECK_INTERVAL = 60
 RETRY_SECONDS = 600
 
 
-class DailyReportScript(DefaultScript):
+class DailyReportScript(Script):
     """Makes, keeps and announces the daily report; keeps the agents' activity ledger."""
 
     last_reported_day = AttributeProperty(None, autocreate=False)

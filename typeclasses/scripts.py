@@ -15,6 +15,13 @@ from evennia.utils import logger
 class Script(DefaultScript):
     """Base for the world's scripts."""
 
+    def at_idmapper_flush(self):
+        """Forget this Script in world.globalscripts when the caches are flushed."""
+        from world.globalscripts import forget
+
+        forget(self)
+        return super().at_idmapper_flush()
+
 
 class HeartbeatScript(Script):
     """The fleet's heartbeat: probes every service each interval."""

@@ -18,6 +18,7 @@ from django.conf import settings
 from evennia.utils import logger
 from twisted.internet import defer
 
+from world.globalscripts import global_script
 from world.heartbeat import history, tracker, transitions
 from world.heartbeat.config import CheckConfigError, configured_checks, load_checks
 from world.heartbeat.cycle import run_cycle
@@ -28,9 +29,7 @@ PRUNE_EVERY = 3600.0
 
 def heartbeat_script():
     """The global heartbeat Script (created on first use)."""
-    import evennia
-
-    return evennia.GLOBAL_SCRIPTS.get("heartbeat")
+    return global_script("heartbeat")
 
 
 def checks_or_log():
@@ -111,13 +110,7 @@ def _cycle_done(outcome, script):
 
 
 def states_of(names):
-    """The latest known ServiceStates of several services, looking the Script up once.
-
-    Finding the global Script costs a database query and a settings-hash
-    check (`GLOBAL_SCRIPTS.get`); a region room shows several services on
-    every `look`, and bench/latency.py found one lookup per service line was
-    most of a look's cost.
-    """
+    """The latest known ServiceStates of several services, looking the Script up once."""
     script = heartbeat_script()
     return [state_of(name, script=script) for name in names]
 

@@ -16,6 +16,7 @@ import time
 
 from twisted.internet.threads import deferToThread
 
+from world.globalscripts import global_script
 from world.report import activity, build, render, store
 from world.report.days import today
 
@@ -24,9 +25,7 @@ SCRIPT_KEY = "daily_report"
 
 def report_script():
     """The daily report Script, or None when it does not exist."""
-    import evennia
-
-    return evennia.GLOBAL_SCRIPTS.get(SCRIPT_KEY)
+    return global_script(SCRIPT_KEY)
 
 
 def current_ledger():

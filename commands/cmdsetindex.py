@@ -1,0 +1,78 @@
+"""
+Command sets that answer "is this command in me?" from an index of names.
+
+Evennia merges the Session, Account and Character command sets again for
+every line a player types (cmdhandler.get_and_merge_cmdsets: its merge cache
+is a WeakValueDictionary, so the merged set is gone by the next command).
+Each merge asks the higher-priority set, once per command of the other set,
+whether it holds a command of that name: `CmdSet.__contains__` answers by
+comparing the command with every command of the set (`Command.__eq__`, a
+set intersection per pair) and remembers the answer in a WeakKeyDictionary
+whose keys all hash alike (`Command.__hash__` is a constant), so each lookup
+and insert walks every earlier entry too. With our commands added to the
+defaults that came to about 12,000 comparisons per `look`, two thirds of
+its cost on the Server (bench/latency.py; the heartbeat found it).
+
+`NameIndexedCmdSet` gives the same answer from the union of its commands'
+keys and aliases: two commands are equal in Evennia exactly when their
+name sets intersect, so "some command of mine equals `cmd`" is "my names
+meet `cmd`'s names". The index is rebuilt whenever `commands` is assigned
+(`add()` and `remove()` both end by assigning it) or its length changes.
+A merge result is a copy of the higher-priority set's options
+(`_duplicate()`), which Evennia makes a plain `CmdSet`; ours makes it a
+`NameIndexedCmdSet`, so a merge onto the Account's or the Character's set,
+or onto an exit's (typeclasses/exits.py), keeps answering from the index.
+"""
+
+from evennia import CmdSet
+
+
+class NameIndexedCmdSet(CmdSet):
+    """A CmdSet whose membership test is one set operation, not a scan."""
+
+    @property
+    def commands(self):
+        """The commands of this set (assigning resets the name index)."""
+        return self._indexed_commands
+
+    @commands.setter
+    def commands(self, value):
+        self._indexed_commands = value
+        self._name_index = None
+
+    def command_names(self):
+        """Every key and alias of this set's commands, as a frozenset."""
+        index = self._name_index
+        if index is None or index[0] != len(self._indexed_commands):
+            names = frozenset().union(*(cmd._matchset for cmd in self._indexed_commands))
+            index = self._name_index = (len(self._indexed_commands), names)
+        return index[1]
+
+    def _duplicate(self):
+        """An empty NameIndexedCmdSet with this set's options (what a merge fills)."""
+        cmdset = NameIndexedCmdSet()
+        for key in self.to_duplicate:
+            value = getattr(self, key)
+            if value != getattr(cmdset, key):
+                setattr(cmdset, key, value)
+        cmdset.key_mergetypes = self.key_mergetypes.copy()
+        return cmdset
+
+    @classmethod
+    def copy_of(cls, cmdset):
+        """A NameIndexedCmdSet with `cmdset`'s options and commands."""
+        copy = NameIndexedCmdSet._duplicate(cmdset)
+        copy.commands = list(cmdset.commands)
+        copy.system_commands = list(cmdset.system_commands)
+        return copy
+
+    def __contains__(self, othercmd):
+        """True if a command of this set shares a key or alias with `othercmd`.
+
+        Args:
+            othercmd (Command or str): A command, or a command name.
+        """
+        names = getattr(othercmd, "_matchset", None)
+        if names is None:
+            return othercmd in self.command_names()
+        return not self.command_names().isdisjoint(names)
