@@ -22,6 +22,14 @@ A merge result is a copy of the higher-priority set's options
 (`_duplicate()`), which Evennia makes a plain `CmdSet`; ours makes it a
 `NameIndexedCmdSet`, so a merge onto the Account's or the Character's set,
 or onto an exit's (typeclasses/exits.py), keeps answering from the index.
+
+A stock set merged with ours (a contrib's, a `py`-added one such as the
+dummyrunner's echo set) would otherwise bring the scan back: when it wins the
+merge, the result is its plain copy, and every later merge asks that copy.
+So `+` with a stock set on either side first copies the stock set into a
+`NameIndexedCmdSet` (`__add__`, and `__radd__`, which Python calls before the
+stock set's `__add__` because ours is a subclass): a copy of one small set,
+not a scan of a hundred commands per command.
 """
 
 from evennia import CmdSet
@@ -66,6 +74,16 @@ class NameIndexedCmdSet(CmdSet):
         copy.system_commands = list(cmdset.system_commands)
         return copy
 
+    def __add__(self, cmdset_a):
+        """Merge `cmdset_a` onto this set (Evennia's rules; an indexed result)."""
+        return super().__add__(_indexed(cmdset_a))
+
+    def __radd__(self, cmdset_b):
+        """Merge this set onto the stock set `cmdset_b` (Evennia's rules; an indexed result)."""
+        if not isinstance(cmdset_b, CmdSet):
+            return NotImplemented
+        return NameIndexedCmdSet.copy_of(cmdset_b) + self
+
     def __contains__(self, othercmd):
         """True if a command of this set shares a key or alias with `othercmd`.
 
@@ -76,3 +94,10 @@ class NameIndexedCmdSet(CmdSet):
         if names is None:
             return othercmd in self.command_names()
         return not self.command_names().isdisjoint(names)
+
+
+def _indexed(cmdset):
+    """`cmdset` itself if it is indexed (or empty/None), else an indexed copy of it."""
+    if not cmdset or isinstance(cmdset, NameIndexedCmdSet):
+        return cmdset
+    return NameIndexedCmdSet.copy_of(cmdset)

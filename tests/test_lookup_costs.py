@@ -85,6 +85,34 @@ class NameIndexedCmdSetTests(EvenniaTest):
         self.assertEqual(merged.priority, stock.priority)
         self.assertIn("page", merged)
 
+    def test_a_stock_set_on_either_side_of_a_merge_gives_an_indexed_stock_result(self):
+        echo = CmdSet()  # like the dummyrunner's set: stock, same priority as the character's
+        echo.add(command("echo_response"))
+        echo.add(command("look", aliases=["peer"]))
+        for label, ours, stock in (("indexed + stock", lambda: self.indexed + echo, lambda: self.plain + echo),
+                                   ("stock + indexed", lambda: echo + self.indexed, lambda: echo + self.plain)):
+            with self.subTest(label):
+                merged, expected = ours(), stock()
+                self.assertIsInstance(merged, NameIndexedCmdSet)
+                self.assertEqual(names(merged), names(expected))
+                self.assertEqual((merged.key, merged.priority), (expected.key, expected.priority))
+        self.assertEqual(len(echo.commands), 2)  # the stock set itself is not changed
+        self.assertNotIsInstance(echo, NameIndexedCmdSet)
+
+    def test_the_merge_chain_stays_indexed_after_a_stock_set_wins_a_tie(self):
+        echo = CmdSet()
+        echo.add(command("echo_response"))
+        character, account = CharacterCmdSet(), AccountCmdSet()
+        ours = account + (character + echo)
+        stock = plain_copy(account) + (plain_copy(character) + echo)
+        self.assertIsInstance(ours, NameIndexedCmdSet)
+        self.assertEqual(names(ours), names(stock))
+        self.assertIn("echo_response", ours)
+
+    def test_adding_something_that_is_not_a_cmdset_is_refused(self):
+        with self.assertRaises(TypeError):
+            "look" + self.indexed
+
     def test_game_cmdsets_merge_to_what_stock_merging_gives(self):
         character, account = CharacterCmdSet(), AccountCmdSet()
         ours = account + character
