@@ -11,6 +11,7 @@ from unittest.mock import patch
 
 import evennia
 from django.test import override_settings
+from evennia.utils.dbserialize import from_pickle
 from evennia.utils.test_resources import EvenniaTest
 
 from typeclasses.scripts import HeartbeatScript
@@ -46,6 +47,21 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
         self.assertEqual((state.state, state.latency_ms, state.reason), (UP, 12.0, "v0.5, 1 model(s)"))
         self.assertGreater(self.script.last_beat_at, 0)
         self.assertEqual(len(self.log_writes), 1)
+
+    def test_many_states_read_the_scripts_attributes_once_and_match_one_by_one(self):
+        self.scripted_beat([result("ollama", UP, "v0.5", 12.0), result("disk", DOWN, "full")], self.checks)
+        names = ["ollama", "disk", "gitea", "no_such_service"]
+        with patch("evennia.typeclasses.attributes.from_pickle", wraps=from_pickle) as unpickle:
+            self.script.latest
+            per_read = unpickle.call_count
+            unpickle.reset_mock()
+            many = servicestate.current_many(names)
+        self.assertEqual(unpickle.call_count, 2 * per_read)  # latest and tracker_memory, not two per service
+        one_by_one = [servicestate.current(name) for name in names]
+        self.assertEqual([vars(state) for state in many], [vars(state) for state in one_by_one])
+        self.assertEqual(many[0].state, UP)
+        self.assertEqual([state.reason for state in many[:2]], ["v0.5", "full"])
+        self.assertEqual(many[3].reason, "not configured")
 
     def test_going_down_is_announced_once_in_the_oracle_and_on_ops(self):
         with patch.object(self.char2, "msg") as room_msg, patch.object(self.ops, "msg") as ops_msg:

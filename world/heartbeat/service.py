@@ -110,9 +110,18 @@ def _cycle_done(outcome, script):
 
 
 def states_of(names):
-    """The latest known ServiceStates of several services, looking the Script up once."""
+    """The latest known ServiceStates of several services.
+
+    Looks the Script up once and reads its two Attributes once: each read of
+    an AttributeProperty unpickles the whole dict, so reading them per name
+    cost a region's look and an agent's observation two unpicklings per
+    service.
+    """
     script = heartbeat_script()
-    return [state_of(name, script=script) for name in names]
+    if script is None:
+        return [ServiceState(name) for name in names]
+    latest, memory = script.latest or {}, script.tracker_memory or {}
+    return [_state_from(name, latest, memory) for name in names]
 
 
 def state_of(name, script=None):
@@ -120,8 +129,13 @@ def state_of(name, script=None):
     script = script or heartbeat_script()
     if script is None:
         return ServiceState(name)
-    latest = (script.latest or {}).get(name)
-    memory = (script.tracker_memory or {}).get(name, {})
+    return _state_from(name, script.latest or {}, script.tracker_memory or {})
+
+
+def _state_from(name, latest_by_name, memory_by_name):
+    """A ServiceState from the Script's `latest` and `tracker_memory` dicts."""
+    latest = latest_by_name.get(name)
+    memory = memory_by_name.get(name, {})
     if latest is None:
         configured = any(entry.get("name") == name and entry.get("enabled", True)
                          for entry in settings.HEALTH_CHECKS if isinstance(entry, dict))
