@@ -14,6 +14,7 @@ from evennia.utils.idmapper.models import flush_cache
 from evennia.utils.test_resources import EvenniaTest
 
 from commands.cmdsetindex import NameIndexedCmdSet
+from commands.mergekeeper import kept_merged_cmdset
 from commands.default_cmdsets import AccountCmdSet, CharacterCmdSet
 from world import globalscripts
 from world.builder import find_hub, find_region
@@ -145,6 +146,65 @@ class ExitCmdSetTests(BuiltWorldMixin, EvenniaTest):
         self.assertIn("forge", shown)
         self.assertIn("heartbeat", shown.lower())
         self.assertNotIn("Command '@status' is not available", shown)
+
+
+class CmdEcho(Command):
+    """Says it ran (a command from an added set)."""
+
+    key = "echo_response"
+
+    def func(self):
+        self.caller.msg("echo ran")
+
+
+class EchoCmdSet(CmdSet):
+    key = "EchoCmdSet"
+
+    def at_cmdset_creation(self):
+        self.add(CmdEcho())
+
+
+class MergedCmdSetKeepingTests(BuiltWorldMixin, EvenniaTest):
+    def shown(self, command):
+        with patch.object(self.char1, "msg") as msg:
+            cmdhandler(self.session, command)
+        return " ".join(str(call.args[0] if call.args else call.kwargs.get("text")) for call in msg.call_args_list)
+
+    def test_a_callers_next_command_reuses_the_merge(self):
+        self.char1.move_to(find_hub(), quiet=True)
+        merges = patch.object(NameIndexedCmdSet, "__add__", autospec=True, side_effect=NameIndexedCmdSet.__add__)
+        with merges as first_merges:
+            self.shown("look")
+        first = kept_merged_cmdset(self.char1)
+        self.assertIsNotNone(first)
+        with merges as next_merges:
+            self.assertIn("The Hearth", self.shown("look"))
+        self.assertIs(kept_merged_cmdset(self.char1), first)
+        # what is left is each provider's "current" chain; the stack and the hub's exits are not merged again
+        self.assertLessEqual(next_merges.call_count, first_merges.call_count - 2)
+
+    def test_an_added_and_a_removed_set_take_effect_at_the_next_command(self):
+        self.shown("look")
+        before = kept_merged_cmdset(self.char1)
+        self.assertIn("not available", self.shown("echo_response"))
+        self.char1.cmdset.add(EchoCmdSet, persistent=False)
+        self.assertIn("echo ran", self.shown("echo_response"))
+        self.assertIsNot(kept_merged_cmdset(self.char1), before)
+        self.char1.cmdset.remove(EchoCmdSet)
+        self.assertIn("not available", self.shown("echo_response"))
+
+    def test_moving_gives_the_exits_of_the_new_room(self):
+        hub, forge = find_hub(), find_region("forge")
+        self.char1.move_to(hub, quiet=True)
+        self.shown("look")
+        in_hub = kept_merged_cmdset(self.char1)
+        self.assertIn("forge", in_hub)
+        self.shown("forge")
+        self.assertEqual(self.char1.location, forge)
+        self.shown("look")
+        self.assertNotIn("forge", kept_merged_cmdset(self.char1))
+        self.assertIn("not available", self.shown("forge"))
+        self.assertEqual(self.char1.location, forge)
 
 
 class GlobalScriptLookupTests(EvenniaTest):

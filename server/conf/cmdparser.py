@@ -1,55 +1,28 @@
 """
-Changing the default command parser
+The game's command parser: Evennia's, plus keeping the merged command set.
 
-The cmdparser is responsible for parsing the raw text inserted by the
-user, identifying which command/commands match and return one or more
-matching command objects. It is called by Evennia's cmdhandler and
-must accept input and return results on the same form. The default
-handler is very generic so you usually don't need to overload this
-unless you have very exotic parsing needs; advanced parsing is best
-done at the Command.parse level.
-
-The default cmdparser understands the following command combinations
-(where [] marks optional parts.)
-
-[cmdname[ cmdname2 cmdname3 ...] [the rest]
-
-A command may consist of any number of space-separated words of any
-length, and contain any character. It may also be empty.
-
-The parser makes use of the cmdset to find command candidates. The
-parser return a list of matches. Each match is a tuple with its first
-three elements being the parsed cmdname (lower case), the remaining
-arguments, and the matched cmdobject from the cmdset.
-
-
-This module is not accessed by default. To tell Evennia to use it
-instead of the default command parser, add the following line to
-your settings file:
-
-    COMMAND_PARSER = "server.conf.cmdparser.cmdparser"
-
+settings.COMMAND_PARSER points here. Parsing is exactly Evennia's
+(`evennia.commands.cmdparser.cmdparser`); before it, the merged set the
+command is parsed against is kept on the caller, so Evennia's merge cache
+still holds it at the caller's next command (commands/mergekeeper.py).
 """
+
+from evennia.commands.cmdparser import cmdparser as evennia_cmdparser
+
+from commands.mergekeeper import keep_merged_cmdset
 
 
 def cmdparser(raw_string, cmdset, caller, match_index=None):
-    """
-    This function is called by the cmdhandler once it has
-    gathered and merged all valid cmdsets valid for this particular parsing.
+    """Match `raw_string` against `cmdset` (Evennia's parser) and keep the set.
 
-    raw_string - the unparsed text entered by the caller.
-    cmdset - the merged, currently valid cmdset
-    caller - the caller triggering this parsing
-    match_index - an optional integer index to pick a given match in a
-                  list of same-named command matches.
+    Args:
+        raw_string (str): What the caller typed.
+        cmdset (CmdSet): The merged, currently valid command set.
+        caller (Session, Account or Object): Who typed it.
+        match_index (int, optional): Which of several same-named matches.
 
     Returns:
-     list of tuples: [(cmdname, args, cmdobj, cmdlen, mratio), ...]
-            where cmdname is the matching command name and args is
-            everything not included in the cmdname. Cmdobj is the actual
-            command instance taken from the cmdset, cmdlen is the length
-            of the command name and the mratio is some quality value to
-            (possibly) separate multiple matches.
-
+        list: Evennia's matches, `[(cmdname, args, cmdobj, cmdlen, mratio, raw_cmdname), ...]`.
     """
-    # Your implementation here
+    keep_merged_cmdset(caller, cmdset)
+    return evennia_cmdparser(raw_string, cmdset, caller, match_index=match_index)

@@ -144,6 +144,10 @@ BASE_CHARACTER_TYPECLASS = "typeclasses.characters.Character"
 BASE_ROOM_TYPECLASS = "typeclasses.rooms.Room"
 BASE_EXIT_TYPECLASS = "typeclasses.exits.Exit"
 
+# Evennia's parser, plus keeping each caller's merged command set alive so
+# Evennia's (weak) merge cache answers their next command: commands/mergekeeper.py.
+COMMAND_PARSER = "server.conf.cmdparser.cmdparser"
+
 # The one data file that defines the regions (names, aliases, descriptions,
 # housed services, exits). The builder reads it; see world/builder.py.
 TIMMY_REGIONS_FILE = os.path.join(GAME_DIR, "world", "regions.toml")  # noqa: F405
