@@ -1,17 +1,18 @@
 """
 Command sets that answer "is this command in me?" from an index of names.
 
-Evennia merges the Session, Account and Character command sets again for
-every line a player types (cmdhandler.get_and_merge_cmdsets: its merge cache
-is a WeakValueDictionary, so the merged set is gone by the next command).
-Each merge asks the higher-priority set, once per command of the other set,
+Evennia merges the Session, Account and Character command sets (and those
+of the exits and objects nearby) for a line a player types, whenever its
+merge cache has nothing for that combination (cmdhandler.get_and_merge_cmdsets;
+commands/mergekeeper.py keeps the cache useful). Each merge asks the higher-priority set, once per command of the other set,
 whether it holds a command of that name: `CmdSet.__contains__` answers by
 comparing the command with every command of the set (`Command.__eq__`, a
 set intersection per pair) and remembers the answer in a WeakKeyDictionary
 whose keys all hash alike (`Command.__hash__` is a constant), so each lookup
 and insert walks every earlier entry too. With our commands added to the
 defaults that came to about 12,000 comparisons per `look`, two thirds of
-its cost on the Server (bench/latency.py; the heartbeat found it).
+its cost on the Server (found by profiling the Server under
+bench/latency.py's load).
 
 `NameIndexedCmdSet` gives the same answer from the union of its commands'
 keys and aliases: two commands are equal in Evennia exactly when their

@@ -16,13 +16,15 @@ the caller's next command while nothing changed around them.
 
 Why the cache stays right: its key is the `id()` of every set merged, and
 the merged set keeps those sets alive (`merged_from`), so no new set can
-take one of their ids while the entry lives. Any change Evennia makes to
-what a caller has, adding or removing a set, rebuilding the stack on
-reload, a new exit set when an exit changes, or moving to another room, puts
-other set objects in the list: another key, a fresh merge, and the kept set
-is replaced. Sets are not changed in place after they are in a stack
-(`CmdSetHandler.add/remove` build new stacks), and a merged set holds no
-per-caller state: locks are checked on each command when it is parsed.
+take one of their ids while the entry lives. Evennia's ways of changing
+what a caller has (`CmdSetHandler.add/remove`, the stack rebuilt on
+reload, a new exit set when an exit changes, moving to another room) all
+change which set objects are in the list: another key, a fresh merge, and
+the kept set is replaced. What the key cannot see is a set changed in
+place while it sits in a stack (a command added to an existing set
+instance); nothing in this game does that, and such code should add a new
+set instead. A merged set holds no per-caller state: locks are checked on
+each command when it is parsed.
 """
 
 _NDB_KEY = "_merged_cmdset"

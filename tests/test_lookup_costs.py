@@ -123,7 +123,17 @@ class NameIndexedCmdSetTests(EvenniaTest):
         self.assertTrue(issubclass(CharacterCmdSet, default_cmds.CharacterCmdSet))
 
 
-class ExitCmdSetTests(BuiltWorldMixin, EvenniaTest):
+class ShownMixin:
+    """Runs lines through Evennia's real command handler as char1 and returns what char1 saw."""
+
+    def shown(self, *lines):
+        with patch.object(self.char1, "msg") as msg:
+            for line in lines:
+                cmdhandler(self.session, line)
+        return " ".join(str(call.args[0] if call.args else call.kwargs.get("text")) for call in msg.call_args_list)
+
+
+class ExitCmdSetTests(ShownMixin, BuiltWorldMixin, EvenniaTest):
     def test_exit_cmdsets_are_indexed_and_still_move_the_player(self):
         hub = find_hub()
         self.char1.move_to(hub, quiet=True)
@@ -138,10 +148,7 @@ class ExitCmdSetTests(BuiltWorldMixin, EvenniaTest):
 
     def test_a_look_in_the_hub_still_lists_its_exits_and_commands_still_resolve(self):
         self.char1.move_to(find_hub(), quiet=True)
-        with patch.object(self.char1, "msg") as msg:
-            cmdhandler(self.session, "look")
-            cmdhandler(self.session, "@status")
-        shown = " ".join(str(call.args[0] if call.args else call.kwargs.get("text")) for call in msg.call_args_list)
+        shown = self.shown("look", "@status")
         self.assertIn("The Hearth", shown)
         self.assertIn("forge", shown)
         self.assertIn("heartbeat", shown.lower())
@@ -164,12 +171,7 @@ class EchoCmdSet(CmdSet):
         self.add(CmdEcho())
 
 
-class MergedCmdSetKeepingTests(BuiltWorldMixin, EvenniaTest):
-    def shown(self, command):
-        with patch.object(self.char1, "msg") as msg:
-            cmdhandler(self.session, command)
-        return " ".join(str(call.args[0] if call.args else call.kwargs.get("text")) for call in msg.call_args_list)
-
+class MergedCmdSetKeepingTests(ShownMixin, BuiltWorldMixin, EvenniaTest):
     def test_a_callers_next_command_reuses_the_merge(self):
         self.char1.move_to(find_hub(), quiet=True)
         merges = patch.object(NameIndexedCmdSet, "__add__", autospec=True, side_effect=NameIndexedCmdSet.__add__)
