@@ -21,15 +21,23 @@ from evennia.typeclasses.attributes import AttributeProperty
 from world.heartbeat.liveness import AGENT_TAG, AGENT_TAG_CATEGORY
 from world.plaintext import plain_text
 
+from .attributestore import OneSaveAttributesMixin
 from .characters import Character
 
 RECENT_EVENTS = 20
 NOTEBOOK_ENTRIES = 50
 DECISION_WINDOW = 3600.0
+# How stale the stored `last_seen` may be. Every observation and report is a
+# sign of life (several a second across the fleet), and each Attribute write
+# is two database saves on the reactor: the exact time lives in ndb, the
+# database gets it at most this often, so only a restart (which empties ndb)
+# can show an agent up to this many seconds older than it is. The heartbeat's
+# `stale_after` is 5 s at the least.
+LAST_SEEN_STORE_EVERY = 5.0
 _SPEECH = re.compile(r'(?:says|say)(?: to you)?,\s*"(.*)"\s*$', re.DOTALL)
 
 
-class AgentCharacter(Character):
+class AgentCharacter(OneSaveAttributesMixin, Character):
     """An AI agent's character."""
 
     persona = AttributeProperty("", autocreate=False)
@@ -39,7 +47,7 @@ class AgentCharacter(Character):
     last_decision = AttributeProperty("", autocreate=False)
     last_reason = AttributeProperty("", autocreate=False)
     last_error = AttributeProperty("", autocreate=False)
-    last_seen = AttributeProperty(None, autocreate=False)
+    stored_last_seen = AttributeProperty(None, autocreate=False)
     tokens_used = AttributeProperty(0, autocreate=False)
     decision_times = AttributeProperty(list, autocreate=False)
     invalid_answers = AttributeProperty(0, autocreate=False)
@@ -50,6 +58,19 @@ class AgentCharacter(Character):
     def at_object_creation(self):
         super().at_object_creation()
         self.tags.add(AGENT_TAG, category=AGENT_TAG_CATEGORY)
+
+    @property
+    def last_seen(self):
+        """When the agent last showed a sign of life (epoch seconds, or None)."""
+        cached = self.ndb.last_seen
+        return cached if cached is not None else self.stored_last_seen
+
+    @last_seen.setter
+    def last_seen(self, when):
+        self.ndb.last_seen = when
+        stored = self.stored_last_seen
+        if when is None or stored is None or abs(when - stored) >= LAST_SEEN_STORE_EVERY:
+            self.stored_last_seen = when
 
     @property
     def online(self):

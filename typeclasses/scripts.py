@@ -11,6 +11,8 @@ from evennia.scripts.scripts import DefaultScript
 from evennia.typeclasses.attributes import AttributeProperty
 from evennia.utils import logger
 
+from .attributestore import OneSaveAttributesMixin
+
 
 class Script(DefaultScript):
     """Base for the world's scripts."""
@@ -23,7 +25,7 @@ class Script(DefaultScript):
         return super().at_idmapper_flush()
 
 
-class HeartbeatScript(Script):
+class HeartbeatScript(OneSaveAttributesMixin, Script):
     """The fleet's heartbeat: probes every service each interval."""
 
     tracker_memory = AttributeProperty(dict, autocreate=False)

@@ -204,7 +204,12 @@ REPORT_LIMITS = {"goal": 80, "decision": 200, "reason": 200, "error": 200, "note
 
 
 def apply_report(character, report, now=None):
-    """Record what the runtime says about its agent (validated and bounded)."""
+    """Record what the runtime says about its agent (validated and bounded).
+
+    Runs on the reactor for every decision of every agent, and each Attribute
+    write costs two database saves there: a value the report repeats (the
+    same goal, mode or reason) is not written again.
+    """
     now = now or time.time()
     character.last_seen = now
     mode = report.get("mode")
@@ -213,17 +218,11 @@ def apply_report(character, report, now=None):
             character.write_in_notebook("Lost my model; working on the planner (autonomy mode).")
         character.mode = mode
     if "goal" in report:
-        character.current_goal = plain_text(report["goal"], REPORT_LIMITS["goal"])
+        _store_changed(character, "current_goal", plain_text(report["goal"], REPORT_LIMITS["goal"]))
     if report.get("decision"):
-        character.last_decision = plain_text(report["decision"], REPORT_LIMITS["decision"])
-        character.last_reason = plain_text(report.get("reason", ""), REPORT_LIMITS["reason"])
-        character.decision_times = [when for when in (character.decision_times or [])
-                                    if now - when <= 3600][-500:] + [now]
-        if character.last_decision != "wait":  # waiting is not worth remembering
-            where = report.get("where") if isinstance(report.get("where"), str) else None
-            character.record_decision(character.last_decision, character.last_reason, character.mode, where)
+        _record_decision(character, report, now)
     if "error" in report:
-        character.last_error = plain_text(report["error"], REPORT_LIMITS["error"])
+        _store_changed(character, "last_error", plain_text(report["error"], REPORT_LIMITS["error"]))
     if report.get("invalid"):
         character.invalid_answers = (character.invalid_answers or 0) + 1
     tokens = report.get("tokens")
@@ -231,6 +230,25 @@ def apply_report(character, report, now=None):
         character.tokens_used = (character.tokens_used or 0) + tokens
     if report.get("note"):
         character.write_in_notebook(report["note"])
+
+
+def _record_decision(character, report, now):
+    """The last decision and its reason, the decision times and the remembered decisions."""
+    decision = plain_text(report["decision"], REPORT_LIMITS["decision"])
+    reason = plain_text(report.get("reason", ""), REPORT_LIMITS["reason"])
+    _store_changed(character, "last_decision", decision)
+    _store_changed(character, "last_reason", reason)
+    character.decision_times = [when for when in (character.decision_times or [])
+                                if now - when <= 3600][-500:] + [now]
+    if decision != "wait":  # waiting is not worth remembering
+        where = report.get("where") if isinstance(report.get("where"), str) else None
+        character.record_decision(decision, reason, character.mode, where)
+
+
+def _store_changed(character, field, value):
+    """Set an AttributeProperty only when the value differs from the stored one."""
+    if getattr(character, field) != value:
+        setattr(character, field, value)
 
 
 # -------------------------------------------------------------------- talk
