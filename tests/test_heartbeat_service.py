@@ -11,6 +11,7 @@ from unittest.mock import patch
 
 import evennia
 from django.test import override_settings
+from evennia.typeclasses.attributes import Attribute
 from evennia.utils.dbserialize import from_pickle
 from evennia.utils.test_resources import EvenniaTest
 
@@ -62,6 +63,16 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
         self.assertEqual(many[0].state, UP)
         self.assertEqual([state.reason for state in many[:2]], ["v0.5", "full"])
         self.assertEqual(many[3].reason, "not configured")
+
+    def test_a_beat_saves_each_of_the_scripts_attributes_once(self):
+        self.scripted_beat([result("ollama", UP), result("disk", UP)], self.checks)
+        with patch.object(Attribute, "save", autospec=True, side_effect=Attribute.save) as save:
+            self.scripted_beat([result("ollama", DOWN, "refused"), result("disk", DOWN, "full")], self.checks)
+        saved = sorted(call.args[0].db_key for call in save.call_args_list)
+        self.assertEqual(saved, ["last_beat_at", "last_cycle_seconds", "latest", "tracker_memory"])
+        memory = self.script.tracker_memory
+        self.assertEqual((memory["ollama"]["candidate"], memory["ollama"]["streak"]), (DOWN, 1))
+        self.assertEqual((memory["disk"]["state"], memory["disk"]["candidate"]), (UP, DOWN))
 
     def test_going_down_is_announced_once_in_the_oracle_and_on_ops(self):
         with patch.object(self.char2, "msg") as room_msg, patch.object(self.ops, "msg") as ops_msg:

@@ -16,6 +16,7 @@ import time
 
 from django.conf import settings
 from evennia.utils import logger
+from evennia.utils.dbserialize import deserialize
 from twisted.internet import defer
 
 from world.globalscripts import global_script
@@ -73,9 +74,14 @@ def beat(script=None, checks=None, reactor=None):
 
 
 def _after_cycle(results, script, checks, started):
-    """Store, track, publish: everything after the probes, on the reactor thread."""
+    """Store, track, publish: everything after the probes, on the reactor thread.
+
+    The tracker works on a plain copy of its memory, stored back once: the
+    Attribute's own dicts save the whole memory on every change (a dozen
+    saves a beat, on the reactor, before this was a copy).
+    """
     by_name = {check.name: check for check in checks}
-    memory = dict(script.tracker_memory or {})
+    memory = deserialize(script.tracker_memory or {})
     changes = []
     for result in results:
         change = tracker.update(memory, result, by_name[result.name],
