@@ -14,6 +14,7 @@ from typeclasses.agents import LAST_SEEN_STORE_EVERY
 from typeclasses.attributestore import OneSaveAttributeBackend
 from world import agentfleet
 from world.globalscripts import global_script
+from world.heartbeat.liveness import agent_last_seen
 
 from .test_agent_world import AgentWorldMixin
 
@@ -76,6 +77,15 @@ class LastSeenTests(AgentWorldMixin, EvenniaTest):
         self.assertEqual(timmy.stored_last_seen, 1.0)
         timmy.last_seen = None
         self.assertEqual((timmy.last_seen, timmy.stored_last_seen), (None, None))
+
+
+    def test_the_heartbeat_reads_every_agents_latest_sign_of_life(self):
+        timmy = self.agent("Timmy")
+        timmy.last_seen = 1_800_000_000.0
+        timmy.last_seen = 1_800_000_002.0
+        seen = agent_last_seen()
+        self.assertEqual(sorted(seen), ["Allegro", "Allegro-Primus", "Bezalel", "Ezra", "Timmy"])
+        self.assertEqual((seen["Timmy"], seen["Ezra"]), (1_800_000_002.0, None))
 
 
 class RepeatedReportTests(AgentWorldMixin, EvenniaTest):

@@ -1,26 +1,23 @@
 """
 Agent liveness: when each agent last showed a sign of life.
 
-Agents (typeclasses with the `agent` tag) call `record_agent_seen()` whenever
-they act; the heartbeat's `agents` check reads `agent_last_seen()`.
+Every observation an agent's runtime asks for and every report it sends sets
+its character's `last_seen` (server/conf/inputfuncs.py); the heartbeat's
+`agents` check reads `agent_last_seen()`. Agent characters also carry the
+`agent` tag (`AGENT_TAG`), by which commands tell an agent from a person.
 """
-
-import time
 
 AGENT_TAG = "agent"
 AGENT_TAG_CATEGORY = "timmy_role"
 
 
-def record_agent_seen(character, when=None):
-    """Note that an agent's character showed a sign of life now."""
-    character.last_seen = when or time.time()
-
-
 def agent_last_seen():
-    """Return {agent name: last seen timestamp or None} for every agent character."""
-    from evennia import search_tag
+    """Return {agent name: last seen timestamp or None} for every agent character.
 
-    return {
-        agent.key: getattr(agent, "last_seen", None)
-        for agent in search_tag(AGENT_TAG, category=AGENT_TAG_CATEGORY)
-    }
+    Found by typeclass (one query on the object table): the same characters
+    as by their tag, which joins the tag tables and took 1.5-5 ms of the
+    reactor on every beat.
+    """
+    from typeclasses.agents import AgentCharacter
+
+    return {agent.key: agent.last_seen for agent in AgentCharacter.objects.all_family()}
