@@ -29,7 +29,8 @@ NOTEBOOK_ENTRIES = 50
 DECISION_WINDOW = 3600.0
 # How stale the stored `last_seen` may be. Every observation and report is a
 # sign of life (several a second across the fleet), and each Attribute write
-# is two database saves on the reactor: the exact time lives in ndb, the
+# is a database save on the reactor: the exact time lives in ndb (Evennia
+# never flushes an object holding ndb values from its cache), the
 # database gets it at most this often, so only a restart (which empties ndb)
 # can show an agent up to this many seconds older than it is. The heartbeat's
 # `stale_after` is 5 s at the least.

@@ -207,8 +207,8 @@ def apply_report(character, report, now=None):
     """Record what the runtime says about its agent (validated and bounded).
 
     Runs on the reactor for every decision of every agent, and each Attribute
-    write costs two database saves there: a value the report repeats (the
-    same goal, mode or reason) is not written again.
+    write is a database save there: a value the report repeats (the same
+    goal, mode or reason) is not written again.
     """
     now = now or time.time()
     character.last_seen = now
