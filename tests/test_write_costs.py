@@ -45,11 +45,14 @@ class OneSaveAttributeBackendTests(AgentWorldMixin, EvenniaTest):
         self.assertEqual(timmy.attributes.get("motto", strattr=True), "answer the bell")
         self.assertIsNone(timmy.attributes.get("motto"))
 
-    def test_the_agents_and_the_heartbeat_use_it_other_objects_keep_evennias(self):
+    def test_every_game_typeclass_uses_it(self):
         heartbeat = global_script("heartbeat")
-        self.assertIsInstance(self.agent("Ezra").attributes.backend, OneSaveAttributeBackend)
-        self.assertIsInstance(heartbeat.attributes.backend, OneSaveAttributeBackend)
-        self.assertNotIsInstance(self.char1.attributes.backend, OneSaveAttributeBackend)
+        for holder in (self.agent("Ezra"), heartbeat, self.char1, self.room1, self.exit, self.account):
+            self.assertIsInstance(holder.attributes.backend, OneSaveAttributeBackend, holder)
+        self.char1.db.mood = "calm"
+        with CaptureQueriesContext(connection) as captured:
+            self.char1.db.mood = "watchful"
+        self.assertEqual(len(attribute_updates(captured.captured_queries)), 1)
 
 
 class LastSeenTests(AgentWorldMixin, EvenniaTest):
@@ -77,7 +80,6 @@ class LastSeenTests(AgentWorldMixin, EvenniaTest):
         self.assertEqual(timmy.stored_last_seen, 1.0)
         timmy.last_seen = None
         self.assertEqual((timmy.last_seen, timmy.stored_last_seen), (None, None))
-
 
     def test_the_heartbeat_reads_every_agents_latest_sign_of_life(self):
         timmy = self.agent("Timmy")

@@ -21,7 +21,6 @@ from evennia.typeclasses.attributes import AttributeProperty
 from world.heartbeat.liveness import AGENT_TAG, AGENT_TAG_CATEGORY
 from world.plaintext import plain_text
 
-from .attributestore import OneSaveAttributesMixin
 from .characters import Character
 
 RECENT_EVENTS = 20
@@ -38,7 +37,7 @@ LAST_SEEN_STORE_EVERY = 5.0
 _SPEECH = re.compile(r'(?:says|say)(?: to you)?,\s*"(.*)"\s*$', re.DOTALL)
 
 
-class AgentCharacter(OneSaveAttributesMixin, Character):
+class AgentCharacter(Character):
     """An AI agent's character."""
 
     persona = AttributeProperty("", autocreate=False)

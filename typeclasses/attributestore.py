@@ -1,5 +1,5 @@
 """
-One database save per Attribute update, for the typeclasses that write often.
+One database save per Attribute update, for every typeclass of the game.
 
 Evennia 5.0.1's `ModelAttributeBackend.do_update_attribute` assigns
 `attr.value` (which saves `db_value`) and then saves `db_value` and
@@ -8,8 +8,9 @@ own transaction, on the reactor. The agents' characters write a few
 Attributes for every decision of every agent (and the heartbeat Script two
 every beat), so that doubling showed in the operators' tail latency
 (README, "Latency"). This backend stores both fields with one save; the
-row written, the caches and the monitor notifications (`at_update` for
-`db_value` and `db_strvalue`) are the same.
+row written and the caches are the same, and a monitor on `db_value` hears
+of the change once instead of twice. The game's base typeclasses (objects
+through `ObjectParent`, Scripts, Accounts, Channels) all mix it in.
 """
 
 from evennia.typeclasses.attributes import AttributeHandler, ModelAttributeBackend

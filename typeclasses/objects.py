@@ -2,13 +2,16 @@
 Objects: things with a place in the world.
 
 `ObjectParent` is mixed into every object typeclass (rooms, exits,
-characters) for behaviour they all share.
+characters) for behaviour they all share: Attributes saved once per update
+(typeclasses/attributestore.py).
 """
 
 from evennia.objects.objects import DefaultObject
 
+from .attributestore import OneSaveAttributesMixin
 
-class ObjectParent:
+
+class ObjectParent(OneSaveAttributesMixin):
     """Shared behaviour for every in-world entity."""
 
 

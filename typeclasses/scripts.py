@@ -14,8 +14,8 @@ from evennia.utils import logger
 from .attributestore import OneSaveAttributesMixin
 
 
-class Script(DefaultScript):
-    """Base for the world's scripts."""
+class Script(OneSaveAttributesMixin, DefaultScript):
+    """Base for the world's scripts (Attributes saved once per update)."""
 
     def at_idmapper_flush(self):
         """Forget this Script in world.globalscripts when the caches are flushed."""
@@ -25,7 +25,7 @@ class Script(DefaultScript):
         return super().at_idmapper_flush()
 
 
-class HeartbeatScript(OneSaveAttributesMixin, Script):
+class HeartbeatScript(Script):
     """The fleet's heartbeat: probes every service each interval."""
 
     tracker_memory = AttributeProperty(dict, autocreate=False)
