@@ -31,9 +31,16 @@ So `+` with a stock set on either side first copies the stock set into a
 `NameIndexedCmdSet` (`__add__`, and `__radd__`, which Python calls before the
 stock set's `__add__` because ours is a subclass): a copy of one small set,
 not a scan of a hundred commands per command.
+
+Every merge onto or with a `NameIndexedCmdSet` is remembered
+(commands/mergememo.py): Evennia repeats three merges for every command
+outside its merge cache, and a repeated merge now returns the same result.
+`commands_version` counts assignments of `commands` for that memo.
 """
 
 from evennia import CmdSet
+
+from commands.mergememo import remembered_merge
 
 
 class NameIndexedCmdSet(CmdSet):
@@ -48,6 +55,7 @@ class NameIndexedCmdSet(CmdSet):
     def commands(self, value):
         self._indexed_commands = value
         self._name_index = None
+        self.commands_version = getattr(self, "commands_version", 0) + 1
 
     def command_names(self):
         """Every key and alias of this set's commands, as a frozenset."""
@@ -76,14 +84,16 @@ class NameIndexedCmdSet(CmdSet):
         return copy
 
     def __add__(self, cmdset_a):
-        """Merge `cmdset_a` onto this set (Evennia's rules; an indexed result)."""
-        return super().__add__(_indexed(cmdset_a))
+        """Merge `cmdset_a` onto this set (Evennia's rules; an indexed result, remembered)."""
+        if not isinstance(cmdset_a, CmdSet) or not cmdset_a:
+            return super().__add__(_indexed(cmdset_a))
+        return remembered_merge(self, "add", cmdset_a, lambda: super(NameIndexedCmdSet, self).__add__(_indexed(cmdset_a)))
 
     def __radd__(self, cmdset_b):
-        """Merge this set onto the stock set `cmdset_b` (Evennia's rules; an indexed result)."""
+        """Merge this set onto the stock set `cmdset_b` (Evennia's rules; an indexed result, remembered)."""
         if not isinstance(cmdset_b, CmdSet):
             return NotImplemented
-        return NameIndexedCmdSet.copy_of(cmdset_b) + self
+        return remembered_merge(self, "radd", cmdset_b, lambda: CmdSet.__add__(NameIndexedCmdSet.copy_of(cmdset_b), self))
 
     def __contains__(self, othercmd):
         """True if a command of this set shares a key or alias with `othercmd`.
