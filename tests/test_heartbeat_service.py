@@ -52,17 +52,30 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
     def test_many_states_read_the_scripts_attributes_once_and_match_one_by_one(self):
         self.scripted_beat([result("ollama", UP, "v0.5", 12.0), result("disk", DOWN, "full")], self.checks)
         names = ["ollama", "disk", "gitea", "no_such_service"]
+        self.script.ndb.decoded_memory = None  # nothing decoded yet
         with patch("evennia.typeclasses.attributes.from_pickle", wraps=from_pickle) as unpickle:
             self.script.latest
             per_read = unpickle.call_count
             unpickle.reset_mock()
             many = servicestate.current_many(names)
-        self.assertEqual(unpickle.call_count, 2 * per_read)  # latest and tracker_memory, not two per service
-        one_by_one = [servicestate.current(name) for name in names]
+            self.assertEqual(unpickle.call_count, 2 * per_read)  # latest and tracker_memory, not two per service
+            unpickle.reset_mock()
+            one_by_one = [servicestate.current(name) for name in names]
+            self.assertEqual(unpickle.call_count, 0)  # nothing was saved since: decoded once
         self.assertEqual([vars(state) for state in many], [vars(state) for state in one_by_one])
         self.assertEqual(many[0].state, UP)
         self.assertEqual([state.reason for state in many[:2]], ["v0.5", "full"])
         self.assertEqual(many[3].reason, "not configured")
+
+    def test_the_states_read_after_a_beat_are_the_new_ones(self):
+        self.scripted_beat([result("ollama", UP, "v0.5", 12.0), result("disk", UP)], self.checks)
+        self.assertEqual(servicestate.current("ollama").latency_ms, 12.0)
+        self.scripted_beat([result("ollama", UP, "v0.6", 30.0), result("disk", DOWN, "full")], self.checks)
+        ollama, disk = servicestate.current_many(["ollama", "disk"])
+        self.assertEqual((ollama.latency_ms, ollama.reason), (30.0, "v0.6"))
+        self.assertEqual(disk.reason, "full")
+        self.script.latest = {}  # any save of the Attribute is seen
+        self.assertEqual(servicestate.current("ollama").latency_ms, None)
 
     def test_a_beat_saves_each_of_the_scripts_attributes_once(self):
         self.scripted_beat([result("ollama", UP), result("disk", UP)], self.checks)

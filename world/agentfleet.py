@@ -185,10 +185,10 @@ def observation_for(character, now=None):
 
 def _backup_age():
     """Age in seconds of the latest backup, as the heartbeat last saw it (None: no backup)."""
-    from world.heartbeat.service import heartbeat_script
+    from world.heartbeat.service import decoded_memory, heartbeat_script
 
     script = heartbeat_script()
-    latest = (script.latest or {}).get("backup") if script else None
+    latest = decoded_memory(script)[0].get("backup") if script else None
     return (latest or {}).get("details", {}).get("age")
 
 

@@ -118,16 +118,41 @@ def _cycle_done(outcome, script):
 def states_of(names):
     """The latest known ServiceStates of several services.
 
-    Looks the Script up once and reads its two Attributes once: each read of
-    an AttributeProperty unpickles the whole dict, so reading them per name
-    cost a region's look and an agent's observation two unpicklings per
-    service.
+    Looks the Script up once and decodes its two Attributes at most once per
+    stored value (`decoded_memory`).
     """
     script = heartbeat_script()
     if script is None:
         return [ServiceState(name) for name in names]
-    latest, memory = script.latest or {}, script.tracker_memory or {}
+    latest, memory = decoded_memory(script)
     return [_state_from(name, latest, memory) for name in names]
+
+
+def decoded_memory(script):
+    """The Script's `latest` and `tracker_memory` as plain dicts, decoded once per save.
+
+    Each read of an AttributeProperty unpickles its whole value: every region
+    `look`, `@status` and agent observation read both, although they change
+    only once a beat. The decoded pair is kept in the Script's ndb together
+    with the stored values it came from; a save gives an Attribute a new
+    stored value (Evennia pickles a new `db_value`), so the next read decodes
+    again. The kept pair is plain data: callers read it, never change it.
+
+    Args:
+        script (HeartbeatScript): The heartbeat Script.
+
+    Returns:
+        tuple: (latest, tracker_memory), plain dicts.
+    """
+    stored = tuple(script.attributes.get(key, return_obj=True) for key in ("latest", "tracker_memory"))
+    values = tuple(None if attr is None else attr.db_value for attr in stored)
+    kept = script.ndb.decoded_memory
+    if kept is not None and all(a is b for a, b in zip(kept[0], stored)) and all(
+            a is b for a, b in zip(kept[1], values)):
+        return kept[2]
+    decoded = (deserialize(script.latest or {}), deserialize(script.tracker_memory or {}))
+    script.ndb.decoded_memory = (stored, values, decoded)
+    return decoded
 
 
 def state_of(name, script=None):
@@ -135,7 +160,8 @@ def state_of(name, script=None):
     script = script or heartbeat_script()
     if script is None:
         return ServiceState(name)
-    return _state_from(name, script.latest or {}, script.tracker_memory or {})
+    latest, memory = decoded_memory(script)
+    return _state_from(name, latest, memory)
 
 
 def _state_from(name, latest_by_name, memory_by_name):
