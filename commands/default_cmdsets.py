@@ -21,6 +21,7 @@ from commands.backup import CmdBackup
 from commands.cmdsetindex import NameIndexedCmdSet
 from commands.building import CmdBuildWorld
 from commands.heartbeat import CmdHeartbeat
+from commands.help import CmdHelp
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
 from commands.recover import CmdConfirm, CmdRecover
 from commands.report import CmdReport
@@ -45,6 +46,7 @@ class CharacterCmdSet(NameIndexedCmdSet, default_cmds.CharacterCmdSet):
         #
         # any commands you add below will overload the default ones.
         #
+        self.add(CmdHelp())
         self.add(CmdBuildWorld())
         self.add(CmdStatus())
         self.add(CmdHeartbeat())
@@ -77,6 +79,7 @@ class AccountCmdSet(NameIndexedCmdSet, default_cmds.AccountCmdSet):
         #
         # any commands you add below will overload the default ones.
         #
+        self.add(CmdHelp())
         self.add(CmdPage())
 
 

@@ -22,9 +22,11 @@ every option a merge reads or copies. An entry holds the sets and lists it
 was keyed on, so none of their ids can be reused while it lives. What it
 cannot see, like Evennia's own merge cache and commands/mergekeeper.py, is a
 command swapped inside a list in place at the same length; nothing in this
-game does that. A result is shared by everyone whose merge gives it and must
-not be changed in place: Evennia only reads these results (and sets
-`merged_from` on the final merge, to the same value each time).
+game does that. A result is shared by everyone whose merge gives it. Evennia
+sets `merged_from` on a final merge (to the same value each time) and its
+`help` de-duplicates the set it was found in (the game's `help` works on a
+copy, commands/help.py); should anything still change a result's commands,
+the entry is not used again and the merge is redone.
 """
 
 from collections import OrderedDict
@@ -50,9 +52,14 @@ def fingerprint(cmdset):
 
 
 def _held(cmdset, itself=True):
-    """What an entry keeps alive so the ids in its key stay unique (not the memo's owner: no cycle)."""
+    """What an entry keeps alive so the ids in its key stay unique (the owner holds the memo itself)."""
     lists = (cmdset.commands, cmdset.system_commands)
     return (cmdset,) + lists if itself else lists
+
+
+def _state_of(result):
+    """How `result`'s commands stood when it was remembered (a change in place means: merge again)."""
+    return (id(result.commands), len(result.commands), getattr(result, "commands_version", None))
 
 
 def remembered_merge(owner, kind, other, merge):
@@ -76,11 +83,11 @@ def remembered_merge(owner, kind, other, merge):
     if memo is None:
         memo = owner.__dict__[_MEMO_ATTRIBUTE] = OrderedDict()
     entry = memo.get(key)
-    if entry is not None:
+    if entry is not None and entry[2] == _state_of(entry[1]):
         memo.move_to_end(key)
         return entry[1]
     result = merge()
-    memo[key] = ((_held(owner, itself=False), _held(other)), result)
+    memo[key] = ((_held(owner, itself=False), _held(other)), result, _state_of(result))
     while len(memo) > MEMO_SIZE:
         memo.popitem(last=False)
     return result

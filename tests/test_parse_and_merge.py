@@ -183,6 +183,17 @@ class MergeMemoTests(EvenniaTest):
             self.low + other
         self.assertEqual(len(self.low._merge_memo), MEMO_SIZE)
 
+    def test_a_result_changed_in_place_is_not_used_again(self):
+        self.high.duplicates = True
+        self.low.priority = 0
+        merged = self.low + self.high
+        self.assertEqual([cmd.key for cmd in merged.commands].count("look"), 2)
+        merged.make_unique(self.char1)  # what Evennia's help does to the set it lists
+        again = self.low + self.high
+        self.assertIsNot(again, merged)
+        self.assertEqual([cmd.key for cmd in again.commands].count("look"), 2)
+        self.assertIs(self.low + self.high, again)
+
     def test_a_set_with_an_unhashable_option_is_merged_every_time(self):
         self.high.cmdsetobj = ["not", "hashable"]
         first = self.low + self.high
@@ -208,3 +219,34 @@ class CommandMergesTests(ShownMixin, BuiltWorldMixin, EvenniaTest):
         self.char1.cmdset.remove(EchoCmdSet)
         self.assertIn("not available", self.shown("echo_response"))
         self.assertNotIn("echo_response", kept_merged_cmdset(self.char1))
+
+
+class CmdPress(Command):
+    """Presses the object it sits on."""
+
+    key = "press"
+
+    def func(self):
+        self.caller.msg(f"pressed {self.obj.key}")
+
+
+class PressCmdSet(CmdSet):
+    key = "PressCmdSet"
+
+    def at_cmdset_creation(self):
+        self.add(CmdPress())
+
+
+class HelpKeepsTheMergeTests(ShownMixin, EvenniaTest):
+    def test_two_objects_with_the_same_command_stay_apart_after_help(self):
+        for obj in (self.obj1, self.obj2):
+            obj.cmdset.add(PressCmdSet, persistent=False)
+        self.assertIn("More than one match", self.shown("press"))
+        shown = self.shown("help")
+        self.assertIn("look", shown)
+        self.assertIn("More than one match", self.shown("press"))
+        self.assertEqual(sum(cmd.key == "press" for cmd in kept_merged_cmdset(self.char1)), 2)
+
+    def test_help_still_reads_its_entries(self):
+        self.assertIn("help", self.shown("help help").lower())
+        self.assertNotIn("More than one match", self.shown("help look"))

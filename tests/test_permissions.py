@@ -21,6 +21,7 @@ REFUSED = "is not available"
 # command line -> lowest permission that may run it (None: everyone)
 OPERATIONS = {
     "@status": None,
+    "help": None,
     "@incidents": None,
     "talk timmy hello": None,
     "pose waves at the status board": None,
