@@ -7,6 +7,7 @@ classes (to keep the suite inside its time budget) and the plain
 hasher for the in-process tests.
 """
 
+import os
 import time
 import unittest
 from collections import defaultdict
@@ -15,6 +16,8 @@ from django.conf import settings
 from evennia.server.tests.testrunner import EvenniaTestSuiteRunner
 
 SLOWEST_SHOWN = 8
+# TIMMY_SLOWEST_TESTS=N also lists the N slowest single tests.
+SLOWEST_TESTS_VARIABLE = "TIMMY_SLOWEST_TESTS"
 # In-process tests create many accounts; the production hasher (PBKDF2, by
 # design slow) cost ~0.3 s per password. Live worlds run real settings.
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -28,18 +31,34 @@ class TimedResult(unittest.TextTestResult):
     """
 
     class_seconds = defaultdict(float)
+    test_seconds = {}
     _last = None
 
     def stopTest(self, test):
         super().stopTest(test)
         now = time.perf_counter()
         label = f"{type(test).__module__}.{type(test).__name__}"
-        TimedResult.class_seconds[label] += now - (TimedResult._last or now)
+        seconds = now - (TimedResult._last or now)
+        TimedResult.class_seconds[label] += seconds
+        TimedResult.test_seconds[test.id()] = seconds
         TimedResult._last = now
 
     def startTestRun(self):
         TimedResult._last = time.perf_counter()
         super().startTestRun()
+
+
+def _print_slowest_tests():
+    """The slowest single tests, if TIMMY_SLOWEST_TESTS asks for them."""
+    try:
+        count = int(os.environ.get(SLOWEST_TESTS_VARIABLE, "0"))
+    except ValueError:
+        count = 0
+    slowest = sorted(TimedResult.test_seconds.items(), key=lambda item: -item[1])[:max(count, 0)]
+    if slowest:
+        print("\nSlowest tests:")
+        for test_id, seconds in slowest:
+            print(f"  {seconds:6.1f} s  {test_id}")
 
 
 class TimmyTestRunner(EvenniaTestSuiteRunner):
@@ -62,6 +81,7 @@ class TimmyTestRunner(EvenniaTestSuiteRunner):
             print(f"\nSlowest test classes (of {elapsed:.0f} s in all):")
             for label, seconds in slowest:
                 print(f"  {seconds:6.1f} s  {label}")
+        _print_slowest_tests()
         failed = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
         skipped = len(result.skipped)
         passed = max(0, result.testsRun - failed - skipped)
