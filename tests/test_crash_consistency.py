@@ -17,12 +17,17 @@ relies on tells incident 5's issue from incident 50's, and a server start
 closes the step a crash cut off, not only its run.
 """
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 from unittest import TestCase
 
@@ -35,7 +40,7 @@ from world.recovery import records, render
 from world.recovery.steps import StepOutcome
 
 from .support.crash import HangingGitea, kill_server, restart_server
-from .support.procs import processes_with
+from .support.procs import process_state, processes_with
 from .support.fake_gitea import FakeGitea
 from .support.fake_http import FakeHTTPService, Route
 from .support.liveworld import LiveWorld, copy_game_dir
@@ -299,3 +304,55 @@ class TestInterruptedStepInTheAudit(DatabaseTestCase):
         self.assertIn("2. |yinterrupted|n command: the server stopped during this step", detail)
         self.assertIn("restart_ollama", detail)
         self.assertEqual(records.mark_interrupted(), [])  # the next start finds nothing left running
+
+
+def load_timmy_launcher():
+    """bin/timmy as a module (it has no .py suffix)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin", "timmy")
+    loader = importlib.machinery.SourceFileLoader("timmy_launcher", path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+class TestStalePidFileAfterACrash(TestCase):
+    """A killed Server stays a zombie until init reaps it; twistd would take it for a live one."""
+
+    def setUp(self):
+        self.launcher = load_timmy_launcher()
+        self.folder = tempfile.mkdtemp(prefix="timmy-pids-")
+        self.addCleanup(shutil.rmtree, self.folder, ignore_errors=True)
+        self.pid_file = os.path.join(self.folder, "server.pid")
+        self.launcher.PID_FILES = {"server": self.pid_file}
+
+    def write_pid(self, text):
+        with open(self.pid_file, "w") as handle:
+            handle.write(text)
+
+    def zombie(self):
+        """A child that has exited and not been waited for."""
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        self.addCleanup(child.wait)
+        deadline = time.monotonic() + 10
+        while process_state(child.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(process_state(child.pid), "Z")
+        return child.pid
+
+    def test_a_zombie_servers_pid_file_is_removed(self):
+        self.write_pid(str(self.zombie()))
+        self.launcher.remove_stale_pid_file("server")
+        self.assertFalse(os.path.exists(self.pid_file))
+
+    def test_a_live_servers_pid_file_stays(self):
+        self.write_pid(str(os.getpid()))
+        self.launcher.remove_stale_pid_file("server")
+        self.assertTrue(os.path.exists(self.pid_file))
+
+    def test_an_unreadable_pid_file_is_left_alone(self):
+        self.write_pid("not a pid")
+        self.launcher.remove_stale_pid_file("server")
+        self.assertTrue(os.path.exists(self.pid_file))
+        os.remove(self.pid_file)
+        self.launcher.remove_stale_pid_file("server")  # no file: nothing to do, no error
+        self.assertFalse(os.path.exists(self.pid_file))
