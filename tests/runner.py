@@ -8,12 +8,16 @@ hasher for the in-process tests.
 """
 
 import os
+import shutil
+import tempfile
 import time
 import unittest
 from collections import defaultdict
 
 from django.conf import settings
 from evennia.server.tests.testrunner import EvenniaTestSuiteRunner
+from evennia.locks import lockhandler
+from evennia.utils import logger
 
 SLOWEST_SHOWN = 8
 # TIMMY_SLOWEST_TESTS=N also lists the N slowest single tests.
@@ -65,9 +69,28 @@ class TimmyTestRunner(EvenniaTestSuiteRunner):
     """EvenniaTestSuiteRunner with timings and a summary line at the end."""
 
     def setup_test_environment(self, **kwargs):
-        """Django's test environment, with a fast password hasher."""
+        """Django's test environment, with a fast password hasher and logs in a temporary folder.
+
+        Each channel created in a test rotates its log file (Evennia's
+        `basetype_setup`), and the heartbeat appends its history: in the
+        game's own server/logs that left thousands of rotated files behind,
+        made every later rotation rename all of them, and filled every live
+        world's copy of the game directory.
+        """
         super().setup_test_environment(**kwargs)
         settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+        self.log_folder = tempfile.mkdtemp(prefix="timmy-test-logs-")
+        settings.LOG_DIR = settings.HEARTBEAT_LOG_DIR = self.log_folder
+        logger._LOGDIR = None  # Evennia's file logger reads LOG_DIR again at its next use
+        lockhandler.WARNING_LOG = os.path.join(self.log_folder, "lockwarnings.log")  # read at import
+
+    def teardown_test_environment(self, **kwargs):
+        """Close Evennia's cached log files and remove the temporary log folder."""
+        for handle in list(logger._LOG_FILE_HANDLES.values()):
+            handle.close()
+        logger._LOG_FILE_HANDLES.clear()
+        shutil.rmtree(self.log_folder, ignore_errors=True)
+        super().teardown_test_environment(**kwargs)
 
     def get_resultclass(self):
         return TimedResult if not self.debug_sql and not self.pdb else super().get_resultclass()
