@@ -20,6 +20,7 @@ from commands.agents import CmdAgents, CmdTalk
 from commands.backup import CmdBackup
 from commands.cmdsetindex import NameIndexedCmdSet
 from commands.building import CmdBuildWorld
+from commands.connect import CmdUnconnectedConnect
 from commands.heartbeat import CmdHeartbeat
 from commands.help import CmdHelp
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
@@ -99,6 +100,7 @@ class UnloggedinCmdSet(NameIndexedCmdSet, default_cmds.UnloggedinCmdSet):
         #
         # any commands you add below will overload the default ones.
         #
+        self.add(CmdUnconnectedConnect())
 
 
 class SessionCmdSet(NameIndexedCmdSet, default_cmds.SessionCmdSet):

@@ -1,0 +1,80 @@
+"""
+`connect` at the login screen, with the password checked off the reactor.
+
+Evennia's command, except that the name and password go to
+`world.login.authenticate_in_thread` and the login finishes when the answer
+comes back: the 0.27 s password hash no longer stops the Server for
+everyone else. A second `connect` on the same session while one is being
+checked is refused, and an answer for a session that disconnected
+meanwhile is dropped. `connect guest` stays Evennia's.
+"""
+
+import re
+
+from django.conf import settings
+from evennia.commands.default.unloggedin import CmdUnconnectedConnect as EvenniaConnect
+from evennia.utils import class_from_module, logger
+
+from world.login import authenticate_in_thread
+
+USAGE = "\n\r Usage (without <>): connect <name> <password>"
+PENDING = "Your login is being checked; a moment, please."
+FAILED = "|RThe login could not be checked; please try again.|n"
+
+
+def _name_and_password(args):
+    """Evennia's split of `connect` arguments: quoted parts, else name and the rest."""
+    parts = [part.strip() for part in re.split(r"\"", args) if part.strip()]
+    if len(parts) == 1:
+        parts = parts[0].split(None, 1)
+    return parts
+
+
+class CmdUnconnectedConnect(EvenniaConnect):
+    __doc__ = EvenniaConnect.__doc__  # the help entry stays Evennia's
+
+    def func(self):
+        """Check the name and password in a thread; log the session in when they are right."""
+        session = self.caller
+        parts = _name_and_password(self.args)
+        if len(parts) == 1 and parts[0].lower() == "guest":
+            return super().func()
+        if len(parts) != 2:
+            session.msg(USAGE)
+            return None
+        if session.ndb.login_pending:
+            session.msg(PENDING)
+            return None
+        session.ndb.login_pending = True
+        account_class = class_from_module(settings.BASE_ACCOUNT_TYPECLASS)
+        checked = authenticate_in_thread(account_class, parts[0], parts[1], ip=session.address, session=session)
+        checked.addCallback(_finish_login, session)
+        checked.addErrback(_check_failed, session)
+        return None
+
+
+def _still_connected(session):
+    """True if `session` is still one of the Server's sessions."""
+    from evennia.server.sessionhandler import SESSION_HANDLER
+
+    return SESSION_HANDLER.get(session.sessid) is session
+
+
+def _finish_login(result, session):
+    """Log `session` in, or tell it why not (on the reactor)."""
+    session.ndb.login_pending = False
+    account, errors = result
+    if not _still_connected(session):
+        return
+    if account:
+        session.sessionhandler.login(session, account)
+    else:
+        session.msg("|R%s|n" % "\n".join(errors))
+
+
+def _check_failed(failure, session):
+    """The check itself broke: log it, tell the player plainly, let them try again."""
+    session.ndb.login_pending = False
+    logger.log_err(f"connect: the password check failed:\n{failure.getTraceback()}")
+    if _still_connected(session):
+        session.msg(FAILED)
