@@ -10,7 +10,9 @@ import stat
 import tempfile
 from unittest.mock import Mock, patch
 
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from evennia.accounts.models import AccountDB
 from evennia.utils.test_resources import EvenniaCommandTest
 
@@ -109,6 +111,17 @@ class PerceptionTests(AgentWorldMixin, IncidentMixin, EvenniaCommandTest):
         self.assertIn("Ezra", seen["agents"])
         self.assertNotIn("Timmy", seen["agents"])
         json.dumps(seen)  # crosses the wire as JSON
+
+    def test_the_other_agents_in_an_observation_cost_no_query(self):
+        timmy, ezra = self.agent("Timmy"), self.agent("Ezra")
+        with CaptureQueriesContext(connection) as captured:
+            known = agentfleet.agents_in_memory()
+        self.assertEqual((sorted(agent.key for agent in known), len(captured.captured_queries)), (NAMES, 0))
+        ezra.flush_from_cache(force=True)  # forgotten by the cache, but still puppeted by a session
+        session = Mock(puppet=ezra)
+        with patch("evennia.server.sessionhandler.SESSION_HANDLER.values", return_value=[session]):
+            self.assertIn(ezra, agentfleet.agents_in_memory())
+            self.assertIn("Ezra", agentfleet.observation_for(timmy)["agents"])
 
     def test_reports_are_validated_and_bounded(self):
         timmy = self.agent("Timmy")

@@ -17,23 +17,22 @@ import re
 import time
 
 from evennia.typeclasses.attributes import AttributeProperty
+from evennia.utils.utils import lazy_property
 
 from world.heartbeat.liveness import AGENT_TAG, AGENT_TAG_CATEGORY
 from world.plaintext import plain_text
 
 from .characters import Character
+from .writebehind import WriteBehindAttributeProperty, WriteBehindBuffer
 
 RECENT_EVENTS = 20
 NOTEBOOK_ENTRIES = 50
 DECISION_WINDOW = 3600.0
-# How stale the stored `last_seen` may be. Every observation and report is a
-# sign of life (several a second across the fleet), and each Attribute write
-# is a database save on the reactor: the exact time lives in ndb (Evennia
-# never flushes an object holding ndb values from its cache), the
-# database gets it at most this often, so only a restart (which empties ndb)
-# can show an agent up to this many seconds older than it is. The heartbeat's
-# `stale_after` is 5 s at the least.
-LAST_SEEN_STORE_EVERY = 5.0
+# The fields every decision changes are written behind (typeclasses/
+# writebehind.py): readers in the Server see a change at once, the database
+# gets it at most this many seconds later (before a reload or shutdown, at
+# once), so only a crash can lose what changed in the last few seconds.
+WRITE_BEHIND_SECONDS = 10.0
 _SPEECH = re.compile(r'(?:says|say)(?: to you)?,\s*"(.*)"\s*$', re.DOTALL)
 
 
@@ -43,34 +42,44 @@ class AgentCharacter(Character):
     persona = AttributeProperty("", autocreate=False)
     mode = AttributeProperty("starting", autocreate=False)
     paused = AttributeProperty(False, autocreate=False)
-    current_goal = AttributeProperty("", autocreate=False)
-    last_decision = AttributeProperty("", autocreate=False)
-    last_reason = AttributeProperty("", autocreate=False)
+    current_goal = WriteBehindAttributeProperty("", autocreate=False)
+    last_decision = WriteBehindAttributeProperty("", autocreate=False)
+    last_reason = WriteBehindAttributeProperty("", autocreate=False)
     last_error = AttributeProperty("", autocreate=False)
-    stored_last_seen = AttributeProperty(None, autocreate=False)
-    tokens_used = AttributeProperty(0, autocreate=False)
-    decision_times = AttributeProperty(list, autocreate=False)
+    stored_last_seen = WriteBehindAttributeProperty(None, autocreate=False)
+    tokens_used = WriteBehindAttributeProperty(0, autocreate=False)
+    decision_times = WriteBehindAttributeProperty(list, autocreate=False)
     invalid_answers = AttributeProperty(0, autocreate=False)
     recent_events = AttributeProperty(list, autocreate=False)
-    recent_decisions = AttributeProperty(list, autocreate=False)
+    recent_decisions = WriteBehindAttributeProperty(list, autocreate=False)
     notebook = AttributeProperty(list, autocreate=False)
 
     def at_object_creation(self):
         super().at_object_creation()
         self.tags.add(AGENT_TAG, category=AGENT_TAG_CATEGORY)
 
+    @lazy_property
+    def write_behind(self):
+        """The values of the written-behind fields not yet in the database."""
+        return WriteBehindBuffer(self, WRITE_BEHIND_SECONDS)
+
+    def at_idmapper_flush(self):
+        """Write what is held before the cache forgets this object."""
+        self.write_behind.flush()
+        return super().at_idmapper_flush()
+
     @property
     def last_seen(self):
-        """When the agent last showed a sign of life (epoch seconds, or None)."""
-        cached = self.ndb.last_seen
-        return cached if cached is not None else self.stored_last_seen
+        """When the agent last showed a sign of life (epoch seconds, or None).
+
+        Every observation and report sets it (several a second across the
+        fleet), so it is written behind like the decision fields.
+        """
+        return self.stored_last_seen
 
     @last_seen.setter
     def last_seen(self, when):
-        self.ndb.last_seen = when
-        stored = self.stored_last_seen
-        if when is None or stored is None or abs(when - stored) >= LAST_SEEN_STORE_EVERY:
-            self.stored_last_seen = when
+        self.stored_last_seen = when
 
     @property
     def online(self):

@@ -47,6 +47,27 @@ def agent_characters():
     return {agent.key: agent for agent in AgentCharacter.objects.all()}
 
 
+def agents_in_memory():
+    """The AgentCharacters the Server holds in memory, without a query.
+
+    Every online agent is among them (the puppets of the live sessions, and
+    whatever Evennia's object cache holds); an offline one may not be.
+    Observations use this: they run for every decision of every agent, and
+    the query `agent_characters()` makes was a fifth of an observation's cost
+    on the reactor.
+    """
+    from evennia.server.sessionhandler import SESSION_HANDLER
+
+    from typeclasses.agents import AgentCharacter
+
+    found = {obj.pk: obj for obj in AgentCharacter.get_all_cached_instances() if isinstance(obj, AgentCharacter)}
+    for session in SESSION_HANDLER.values():
+        puppet = getattr(session, "puppet", None)
+        if isinstance(puppet, AgentCharacter):
+            found.setdefault(puppet.pk, puppet)
+    return list(found.values())
+
+
 def find_agent(name):
     """The AgentCharacter called `name` (case-insensitive), or None."""
     wanted = (name or "").strip().lower()
@@ -172,8 +193,8 @@ def observation_for(character, now=None):
         "exits": [exit_obj.key for exit_obj in (room.exits if room else [])][:10],
         "present": [obj.key for obj in (room.contents if room else [])
                     if obj != character and (obj.has_account or getattr(obj, "persona", ""))][:20],
-        "agents": {name: (getattr(agent.location, "region_key", None) if agent.online else None)
-                   for name, agent in agent_characters().items() if name != character.key},
+        "agents": {agent.key: (getattr(agent.location, "region_key", None) if agent.online else None)
+                   for agent in agents_in_memory() if agent != character},
         "said": [{"speaker": event["speaker"], "text": event["text"]}
                  for event in (character.recent_events or []) if event.get("kind") in ("said", "talk")][-10:],
         "services": {state.name: state.state for state in servicestate.current_many(service_names())},

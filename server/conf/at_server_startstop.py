@@ -32,7 +32,10 @@ def at_server_start():
 
 
 def at_server_stop():
-    """Every stop (cold or reload)."""
+    """Every stop (cold or reload): write what is written behind, then say we are going."""
+    from typeclasses.writebehind import flush_all
+
+    flush_all()
     lifecycle.remove_ready_file()
 
 
