@@ -16,6 +16,7 @@ from world.heartbeat.probes import probe, probe_agents
 from world.servicestate import DEGRADED, DOWN, UNKNOWN, UP
 
 from .support.checks import make_check
+from .support.clocks import ReactorTurnClock
 from .support.fake_http import FakeHTTPService, Route
 from .support.livesupport import closed_port
 from .support.reactor import ReactorTestCase
@@ -145,6 +146,42 @@ class CycleConcurrencyTests(ReactorTestCase):
         results = yield run_cycle(checks)
         self.assertEqual([r.reason for r in results], ["timeout after 0.5 s"] * 10)
         self.assertEqual([r.state for r in results], [DOWN] * 10)
+
+
+class CycleTurnsTests(TestCase):
+    """Each probe starts in its own turn of the reactor, so a beat never holds it for long."""
+
+    def run_with_fake_probes(self, names):
+        clock, pending = ReactorTurnClock(), {}
+
+        def fake_probe(check, reactor):
+            self.assertIs(reactor, clock)
+            pending[check.name] = defer.Deferred()
+            return pending[check.name]
+
+        with patch("world.heartbeat.cycle.probe", side_effect=fake_probe):
+            gathered = run_cycle([make_check(name, target="http://127.0.0.1:9/") for name in names], reactor=clock)
+            started = [list(pending)]
+            for _ in names:
+                clock.advance(0)
+                started.append(list(pending))
+        return gathered, pending, started
+
+    def test_the_first_probe_starts_at_once_and_each_next_one_a_turn_later(self):
+        gathered, pending, started = self.run_with_fake_probes(["svc0", "svc1", "svc2"])
+        self.assertEqual(started, [["svc0"], ["svc0", "svc1"], ["svc0", "svc1", "svc2"], ["svc0", "svc1", "svc2"]])
+        outcome = []
+        gathered.addCallback(outcome.append)
+        for name in ("svc2", "svc0", "svc1"):
+            self.assertEqual(outcome, [])
+            pending[name].callback(f"result of {name}")
+        self.assertEqual(outcome, [["result of svc0", "result of svc1", "result of svc2"]])
+
+    def test_no_checks_is_an_empty_cycle(self):
+        gathered, pending, started = self.run_with_fake_probes([])
+        outcome = []
+        gathered.addCallback(outcome.append)
+        self.assertEqual((outcome, started), ([[]], [[]]))
 
 
 class AgentsProbeTests(TestCase):

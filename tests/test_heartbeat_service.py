@@ -14,17 +14,20 @@ from django.test import override_settings
 from evennia.typeclasses.attributes import Attribute
 from evennia.utils.dbserialize import from_pickle
 from evennia.utils.test_resources import EvenniaTest
+from twisted.internet import defer
 
 from typeclasses.scripts import HeartbeatScript
 from world import servicestate
 from world.builder import find_region
 from world.heartbeat import history
 from world.heartbeat.config import configured_checks
+from world.heartbeat.service import beat
 from world.heartbeat.transitions import service_transition
 from world.models import HeartbeatSample
 from world.servicestate import DOWN, UP
 
 from .support.fixtures import BuiltWorldMixin
+from .support.clocks import ReactorTurnClock
 from .support.heartbeat import HeartbeatMixin, result
 
 
@@ -86,6 +89,22 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
         memory = self.script.tracker_memory
         self.assertEqual((memory["ollama"]["candidate"], memory["ollama"]["streak"]), (DOWN, 1))
         self.assertEqual((memory["disk"]["state"], memory["disk"]["candidate"]), (UP, DOWN))
+
+    def test_after_the_probes_a_beat_stores_records_and_publishes_in_three_reactor_turns(self):
+        self.scripted_beat([result("ollama", UP), result("disk", UP)], self.checks)
+        self.scripted_beat([result("ollama", DOWN, "connection refused"), result("disk", UP)], self.checks)
+        samples = HeartbeatSample.objects.count()  # the next `down` is the one that confirms the transition
+        clock, outcome, seen = ReactorTurnClock(), [], []
+        down = [result("ollama", DOWN, "connection refused"), result("disk", UP)]
+        with patch("world.heartbeat.service.run_cycle", return_value=defer.succeed(down)), \
+                patch("world.heartbeat.history.append_log", side_effect=self._log):
+            beat(self.script, checks=self.checks, reactor=clock).addCallback(outcome.append)
+            for turn in range(3):
+                seen.append((servicestate.current("ollama").state, HeartbeatSample.objects.count() - samples,
+                             len(self.received), len(outcome)))
+                clock.advance(0)
+        self.assertEqual(seen, [(DOWN, 0, 0, 0), (DOWN, 2, 0, 0), (DOWN, 2, 1, 1)])
+        self.assertEqual(outcome[0][1], self.received)
 
     def test_going_down_is_announced_once_in_the_oracle_and_on_ops(self):
         with patch.object(self.char2, "msg") as room_msg, patch.object(self.ops, "msg") as ops_msg:

@@ -2,11 +2,18 @@
 The heartbeat's state machine and the service check configuration.
 """
 
+import os
+import tempfile
 from unittest import TestCase
+from unittest.mock import patch
+
+from django.conf import settings
+from django.test import override_settings
 
 from world.heartbeat import tracker
 from world.heartbeat.config import CheckConfigError, load_checks
 from world.heartbeat.probes import ProbeResult
+from world.regions import load_world_spec
 from world.servicestate import DEGRADED, DOWN, UNKNOWN, UP
 
 from .support.checks import make_check
@@ -109,6 +116,29 @@ class CheckConfigTests(TestCase):
         checks = load_checks([{"name": "ollama", "kind": "ollama", "target": "http://x"}],
                              known_regions=["oracle"], housed={"ollama": "oracle"})
         self.assertEqual(checks[0].region, "oracle")
+
+    def test_the_region_file_is_read_again_only_when_it_changed(self):
+        from world.heartbeat.config import configured_checks
+
+        with open(settings.TIMMY_REGIONS_FILE) as handle:
+            text = handle.read()
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "regions.toml")
+            with open(path, "w") as handle:
+                handle.write(text)
+            with override_settings(TIMMY_REGIONS_FILE=path), \
+                    patch("world.regions.load_world_spec", wraps=load_world_spec) as reads:
+                first = configured_checks()
+                second = configured_checks()
+                self.assertEqual(reads.call_count, 1)
+                with open(path, "w") as handle:
+                    handle.write(text.replace('services = ["ollama"]', "services = []", 1))
+                os.utime(path, ns=(1, 1))
+                third = configured_checks()
+                self.assertEqual(reads.call_count, 2)
+        self.assertEqual([(c.name, c.region) for c in first], [(c.name, c.region) for c in second])
+        region_of_ollama = [next(c for c in checks if c.name == "ollama").region for checks in (first, third)]
+        self.assertEqual(region_of_ollama, ["oracle", ""])
 
     def test_the_shipped_settings_are_valid(self):
         from world.heartbeat.config import configured_checks

@@ -8,8 +8,6 @@ one per reactor turn; and a report that repeats itself holding only what grows
 
 from unittest.mock import patch
 
-from twisted.internet.task import Clock
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from evennia.typeclasses.attributes import AttributeProperty
@@ -22,6 +20,7 @@ from world import agentfleet
 from world.globalscripts import global_script
 from world.heartbeat.liveness import agent_last_seen
 
+from .support.clocks import ReactorTurnClock
 from .test_agent_world import AgentWorldMixin
 
 
@@ -65,24 +64,6 @@ class OneSaveAttributeBackendTests(AgentWorldMixin, EvenniaTest):
         with CaptureQueriesContext(connection) as captured:
             self.char1.db.mood = "watchful"
         self.assertEqual(len(attribute_updates(captured.captured_queries)), 1)
-
-
-class ReactorTurnClock(Clock):
-    """A task.Clock whose `advance` is one turn of the reactor.
-
-    Twisted's reactor runs a `callLater(0, ...)` made during a turn in the
-    next turn, after polling the network; task.Clock would run it in the
-    same `advance`. Here only the calls already due when `advance` begins run.
-    """
-
-    def advance(self, amount):
-        self.rightNow += amount
-        self._sortCalls()
-        due = [call for call in self.calls if call.getTime() <= self.seconds()]
-        for call in due:
-            self.calls.remove(call)
-            call.called = 1
-            call.func(*call.args, **call.kw)
 
 
 class WrittenBehindMixin(AgentWorldMixin):

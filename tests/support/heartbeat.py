@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 from evennia.utils import create
 from twisted.internet import defer
+from twisted.internet.task import Clock
 
 from world.heartbeat.probes import ProbeResult
 from world.heartbeat.service import beat, heartbeat_script
@@ -29,10 +30,11 @@ class HeartbeatMixin:
 
     def scripted_beat(self, results, checks=None):
         """Run one beat whose probes return `results`; return (results, transitions)."""
-        outcome = []
+        outcome, clock = [], Clock()
         with patch("world.heartbeat.service.run_cycle", return_value=defer.succeed(results)), \
                 patch("world.heartbeat.history.append_log", side_effect=self._log) as _log:
-            beat(self.script, checks=checks).addCallback(outcome.append)
+            beat(self.script, checks=checks, reactor=clock).addCallback(outcome.append)
+            clock.advance(0)  # the beat's later turns (storing, history, transitions)
         return outcome[0]
 
     def _log(self, results):

@@ -17,7 +17,7 @@ import time
 from django.conf import settings
 from evennia.utils import logger
 from evennia.utils.dbserialize import deserialize
-from twisted.internet import defer
+from twisted.internet import defer, task
 
 from world.globalscripts import global_script
 from world.heartbeat import history, tracker, transitions
@@ -54,7 +54,7 @@ def beat(script=None, checks=None, reactor=None):
     Args:
         script (HeartbeatScript, optional): Holds the state; the global one by default.
         checks (list, optional): CheckSpecs; the configured ones by default.
-        reactor (optional): Reactor/clock for the probes.
+        reactor (optional): Reactor/clock for the probes and the turns after them.
 
     Returns:
         Deferred: Fires with (results, transitions) when the cycle is done, or
@@ -67,14 +67,35 @@ def beat(script=None, checks=None, reactor=None):
     script.ndb.cycle_running = True
     started = time.time()
     deferred = run_cycle(checks, reactor)
-    deferred.addCallback(_after_cycle, script, checks, started)
+    deferred.addCallback(_after_cycle, script, checks, started, reactor)
     deferred.addErrback(_cycle_failed)
     deferred.addBoth(_cycle_done, script)
     return deferred
 
 
-def _after_cycle(results, script, checks, started):
-    """Store, track, publish: everything after the probes, on the reactor thread.
+def _after_cycle(results, script, checks, started, reactor=None):
+    """Store, record, publish: everything after the probes, on the reactor thread.
+
+    Three turns of the reactor, in this order: the tracker and the stored
+    state, the history, the transitions. Done in one turn, they held every
+    operator's command behind a 2-3 ms block at every beat (README,
+    "Latency", finding 15).
+
+    Returns:
+        Deferred: Fires with (results, changes) once all three are done.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    changes = _track_and_store(results, script, checks, started)
+    deferred = task.deferLater(reactor, 0, _record_history, results, script)
+    if changes:
+        deferred.addCallback(lambda _: task.deferLater(reactor, 0, _publish, changes, checks))
+    deferred.addCallback(lambda _: (results, changes))
+    return deferred
+
+
+def _track_and_store(results, script, checks, started):
+    """Update the state machine and the Script's latest results; return the confirmed transitions.
 
     The tracker works on a plain copy of its memory, stored back once: the
     Attribute's own nested dicts would save the whole memory on every field
@@ -92,6 +113,11 @@ def _after_cycle(results, script, checks, started):
     script.latest = {result.name: result.as_dict() for result in results}
     script.last_beat_at = time.time()
     script.last_cycle_seconds = round(script.last_beat_at - started, 3)
+    return changes
+
+
+def _record_history(results, script):
+    """The samples in the history table and the daily log; old history pruned now and then."""
     history.record(results)
     if results:
         history.append_log(results).addErrback(
@@ -100,9 +126,12 @@ def _after_cycle(results, script, checks, started):
     if script.last_beat_at - (script.last_prune_at or 0) > PRUNE_EVERY:
         history.prune()
         script.last_prune_at = script.last_beat_at
+
+
+def _publish(changes, checks):
+    by_name = {check.name: check for check in checks}
     for change in changes:
         transitions.publish(change, by_name.get(change.service))
-    return results, changes
 
 
 def _cycle_failed(failure):
