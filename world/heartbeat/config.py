@@ -211,7 +211,7 @@ def _region_facts(path):
         version = None
     known = _REGION_FACTS.get(path)
     if known and version is not None and known[0] == version:
-        return known[1], dict(known[2])
+        return list(known[1]), dict(known[2])
     try:
         spec = load_world_spec(path)
     except RegionDataError:
