@@ -19,10 +19,13 @@ import http.client
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from unittest import TestCase, mock
 
+from django.conf import settings
 from twisted.application import internet
 from twisted.application.service import MultiService
 from twisted.internet import defer, protocol, reactor, task
@@ -228,6 +231,22 @@ class TestInstallOnRealConnections(ReactorTestCase):
         self.assertTrue(getattr(factory, "_timmy_nodelay", False))
 
 
+# How many long-lived objects are made after a freeze before the first full
+# collection starts: gcfreeze.freeze() (argv[1] "1") or a bare gc.freeze() ("0").
+_FIRST_FULL_COLLECTION = """
+import gc, sys
+from server.conf import gcfreeze
+gc.set_threshold(100, 2, 2)
+startup = [[] for _ in range(100_000)]
+gcfreeze.freeze(collect=True) if sys.argv[1] == "1" else (gc.collect(), gc.freeze())
+kept, seen = [], []
+gc.callbacks.append(lambda phase, info: phase == "start" and info["generation"] == 2 and seen.append(len(kept)))
+while not seen and len(kept) < 200_000:
+    kept.append([len(kept)])
+print(seen[0] if seen else len(kept))
+"""
+
+
 class TestGcFreeze(TestCase):
     """Freezing after startup and after slow full collections (server/conf/gcfreeze.py)."""
 
@@ -247,8 +266,8 @@ class TestGcFreeze(TestCase):
         fake_reactor.callFromThread.assert_called_once_with(callback._freeze)
         with mock.patch.object(gcfreeze, "gc") as fake_gc:
             callback._freeze()
-        fake_gc.freeze.assert_called_once_with()
-        fake_gc.collect.assert_not_called()  # the slow collection has just freed the garbage
+        # no collection first (the slow one has just freed the garbage); the one after resets the count
+        self.assertEqual(fake_gc.mock_calls[:2], [mock.call.freeze(), mock.call.collect()])
 
     def test_install_schedules_the_startup_freeze_and_can_be_switched_off(self):
         clock = task.Clock()
@@ -260,8 +279,21 @@ class TestGcFreeze(TestCase):
         self.assertIn(callback, gc.callbacks)
         with mock.patch.object(gcfreeze, "gc") as fake_gc:
             clock.advance(20)
-        fake_gc.collect.assert_called_once_with()
-        fake_gc.freeze.assert_called_once_with()
+        self.assertEqual(fake_gc.mock_calls[:3], [mock.call.collect(), mock.call.freeze(), mock.call.collect()])
+
+    def test_after_a_freeze_the_next_full_collection_does_not_wait_for_the_frozen_count(self):
+        # the real collector, in a child process (its thresholds and frozen objects stay there)
+        found = {}
+        for reset in (True, False):
+            child = subprocess.run(
+                [sys.executable, "-c", _FIRST_FULL_COLLECTION, "1" if reset else "0"],
+                cwd=settings.GAME_DIR, capture_output=True, text=True, timeout=60, check=True,
+            )
+            found[reset] = int(child.stdout.split()[-1])
+        # Evennia's objects frozen at startup no longer make the collector wait for a
+        # quarter of their number (25,000 here) before the next full collection
+        self.assertGreater(found[False], 20_000)
+        self.assertLess(found[True], 2_000)
 
 
 class TestLagProbe(ReactorTestCase):
