@@ -7,9 +7,10 @@ An Account is the login (operator or agent); it puppets one Character.
 from evennia.accounts.accounts import DefaultAccount, DefaultGuest
 
 from .attributestore import OneSaveAttributesMixin
+from .lockeval import QuickLocksMixin
 
 
-class Account(OneSaveAttributesMixin, DefaultAccount):
+class Account(QuickLocksMixin, OneSaveAttributesMixin, DefaultAccount):
     """An operator's or an agent's login."""
 
     def create_character(self, *args, **kwargs):

@@ -17,9 +17,10 @@ from evennia.comms.comms import DefaultChannel
 from world.plaintext import SPEECH_LIMIT, plain_text
 
 from .attributestore import OneSaveAttributesMixin
+from .lockeval import QuickLocksMixin
 
 
-class Channel(OneSaveAttributesMixin, DefaultChannel):
+class Channel(QuickLocksMixin, OneSaveAttributesMixin, DefaultChannel):
     r"""
     This is the base class for all Channel Comms. Inherit from this to
     create different types of communication channels.

@@ -12,9 +12,10 @@ from evennia.typeclasses.attributes import AttributeProperty
 from evennia.utils import logger
 
 from .attributestore import OneSaveAttributesMixin
+from .lockeval import QuickLocksMixin
 
 
-class Script(OneSaveAttributesMixin, DefaultScript):
+class Script(QuickLocksMixin, OneSaveAttributesMixin, DefaultScript):
     """Base for the world's scripts (Attributes saved once per update)."""
 
     def at_idmapper_flush(self):

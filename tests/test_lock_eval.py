@@ -1,0 +1,101 @@
+"""
+Lock checks from compiled expressions (typeclasses/lockeval.py): every game
+typeclass uses them, they answer exactly as Evennia's own handler does, and
+a check that was made once compiles nothing again (README, "Latency").
+"""
+
+import builtins
+import types
+from unittest import mock
+
+from evennia.locks.lockhandler import LockException, LockHandler
+from evennia.utils import create
+from evennia.utils.test_resources import EvenniaTest
+
+from typeclasses.lockeval import LockExpression, QuickLockHandler, compiled
+
+LOCKSTRINGS = (
+    "call:false()",
+    "call:true()",
+    "view:all();search:not false()",
+    "get:perm(Builder) or id({char1})",
+    "edit:perm(Admin) and not id({char2})",
+    "puppet:(id({char1}) or perm(Developer)) and not false()",
+    "control:not (perm(Builder) or id({char2})) and true()",
+)
+
+
+class LockEvalTests(EvenniaTest):
+    """The game's lock handler against Evennia's, on the same objects and locks."""
+
+    def lockstring(self, template):
+        return template.format(char1=self.char1.id, char2=self.char2.id)
+
+    def test_every_game_typeclass_uses_it(self):
+        script = create.create_script("typeclasses.scripts.Script", key="lock_eval_probe")
+        channel = create.create_channel("LockEvalProbe", typeclass="typeclasses.channels.Channel")
+        self.addCleanup(script.delete)
+        self.addCleanup(channel.delete)
+        for holder in (self.char1, self.room1, self.exit, self.obj1, self.account, script, channel):
+            self.assertIsInstance(holder.locks, QuickLockHandler, holder)
+
+    def test_it_answers_as_evennias_handler_for_every_lock_and_accessor(self):
+        self.obj1.locks.add(";".join(self.lockstring(template) for template in LOCKSTRINGS))
+        stock = LockHandler(self.obj1)
+        access_types = sorted(stock.locks)
+        self.assertEqual(access_types, sorted(self.obj1.locks.locks))
+        self.assertTrue({"call", "view", "search", "get", "edit", "puppet", "control"} <= set(access_types))
+        answers = {True: 0, False: 0}
+        for accessor in (self.char1, self.char2, self.account, self.account2):
+            for access_type in access_types:
+                for bypass in (False, True):
+                    ours = self.obj1.locks.check(accessor, access_type, no_superuser_bypass=bypass)
+                    theirs = stock.check(accessor, access_type, no_superuser_bypass=bypass)
+                    self.assertIs(ours, theirs, (accessor, access_type, bypass))
+                    answers[ours] += 1
+        self.assertTrue(answers[True] and answers[False], answers)  # both answers were exercised
+
+    def test_a_lock_it_does_not_hold_gives_the_default(self):
+        self.assertIs(self.obj1.locks.check(self.char1, "no_such_access", default=True), True)
+        self.assertIs(self.obj1.locks.check(self.char1, "no_such_access"), False)
+
+    def test_a_repeated_check_evaluates_compiled_code_and_compiles_nothing(self):
+        self.obj1.locks.add(self.lockstring("open:id({char1}) and not false()"))
+        self.assertTrue(self.obj1.locks.check(self.char1, "open", no_superuser_bypass=True))
+        evaluated = []
+
+        def recording_eval(source, *args):
+            evaluated.append(source)
+            return builtins.eval(source, *args)
+
+        with mock.patch("evennia.locks.lockhandler.eval", recording_eval, create=True), \
+                mock.patch("typeclasses.lockeval.compile", side_effect=AssertionError("compiled"), create=True):
+            self.assertTrue(self.obj1.locks.check(self.char1, "open", no_superuser_bypass=True))
+        self.assertEqual(len(evaluated), 1)
+        self.assertIsInstance(evaluated[0], types.CodeType)
+
+    def test_the_stored_lockstring_is_unchanged_text(self):
+        lockstring = self.lockstring("get:perm(Builder) or id({char1})")
+        self.obj1.locks.add(lockstring)
+        self.assertIn(lockstring, self.obj1.lock_storage.split(";"))
+        self.assertIn(lockstring, str(self.obj1.locks))
+        self.assertEqual(self.obj1.locks.get("get"), lockstring)
+
+    def test_a_malformed_lock_is_refused_as_evennia_refuses_it_and_changes_nothing(self):
+        before = self.obj1.lock_storage
+        for handler in (self.obj1.locks, LockHandler(self.obj1)):
+            for malformed in ("open:nosuchlockfunc()", "no colon here", "open:id(1"):
+                with self.assertRaises(LockException, msg=malformed):
+                    handler.add(malformed)
+        self.assertEqual(self.obj1.lock_storage, before)
+        self.assertNotIn("open", self.obj1.locks.locks)
+        self.assertTrue(self.obj1.locks.check(self.char1, "view"))
+
+    def test_the_expression_fills_in_like_text_and_is_compiled_once(self):
+        expression = LockExpression("%s and not %s")
+        code = expression % (True, False)
+        self.assertIsInstance(code, types.CodeType)
+        self.assertIs(builtins.eval(code), True)
+        self.assertIs(expression % (True, False), code)  # the same code object, kept
+        self.assertEqual(expression, "%s and not %s")
+        self.assertIs(compiled("True and not False"), code)
