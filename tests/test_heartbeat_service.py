@@ -90,20 +90,23 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
         self.assertEqual((memory["ollama"]["candidate"], memory["ollama"]["streak"]), (DOWN, 1))
         self.assertEqual((memory["disk"]["state"], memory["disk"]["candidate"]), (UP, DOWN))
 
-    def test_after_the_probes_a_beat_stores_records_and_publishes_in_three_reactor_turns(self):
+    def test_after_the_probes_a_beat_stores_records_and_publishes_in_three_reactor_turns_of_their_own(self):
         self.scripted_beat([result("ollama", UP), result("disk", UP)], self.checks)
         self.scripted_beat([result("ollama", DOWN, "connection refused"), result("disk", UP)], self.checks)
         samples = HeartbeatSample.objects.count()  # the next `down` is the one that confirms the transition
         clock, outcome, seen = ReactorTurnClock(), [], []
         down = [result("ollama", DOWN, "connection refused"), result("disk", UP)]
+        stored_before = self.script.last_beat_at
         with patch("world.heartbeat.service.run_cycle", return_value=defer.succeed(down)), \
                 patch("world.heartbeat.history.append_log", side_effect=self._log):
+            # the probes' results arrive in this turn (a timed-out probe's is the turn that cancelled it)
             beat(self.script, checks=self.checks, reactor=clock).addCallback(outcome.append)
-            for turn in range(3):
-                seen.append((servicestate.current("ollama").state, HeartbeatSample.objects.count() - samples,
+            for turn in range(4):
+                seen.append((self.script.last_beat_at != stored_before, HeartbeatSample.objects.count() - samples,
                              len(self.received), len(outcome)))
                 clock.advance(0)
-        self.assertEqual(seen, [(DOWN, 0, 0, 0), (DOWN, 2, 0, 0), (DOWN, 2, 1, 1)])
+        self.assertEqual(seen, [(False, 0, 0, 0), (True, 0, 0, 0), (True, 2, 0, 0), (True, 2, 1, 1)])
+        self.assertEqual(servicestate.current("ollama").state, DOWN)
         self.assertEqual(outcome[0][1], self.received)
 
     def test_going_down_is_announced_once_in_the_oracle_and_on_ops(self):

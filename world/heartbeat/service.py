@@ -76,21 +76,30 @@ def beat(script=None, checks=None, reactor=None):
 def _after_cycle(results, script, checks, started, reactor=None):
     """Store, record, publish: everything after the probes, on the reactor thread.
 
-    Three turns of the reactor, in this order: the tracker and the stored
-    state, the history, the transitions. Done in one turn, they held every
-    operator's command behind a 2-3 ms block at every beat (README,
-    "Latency", finding 15).
+    Three turns of the reactor of their own, in this order: the tracker and
+    the stored state, the history, the transitions. Done in one turn, they
+    held every operator's command behind a 2-3 ms block at every beat; and
+    the first of them is not run in the turn the last probe finished in,
+    which for a probe that timed out is already the turn that cancelled its
+    request (README, "Latency", findings 15 and 18).
 
     Returns:
         Deferred: Fires with (results, changes) once all three are done.
     """
     if reactor is None:
         from twisted.internet import reactor
-    changes = _track_and_store(results, script, checks, started)
-    deferred = task.deferLater(reactor, 0, _record_history, results, script)
-    if changes:
-        deferred.addCallback(lambda _: task.deferLater(reactor, 0, _publish, changes, checks))
-    deferred.addCallback(lambda _: (results, changes))
+    def record(changes):
+        return task.deferLater(reactor, 0, _record_history, results, script).addCallback(lambda _: changes)
+
+    def publish(changes):
+        if changes:
+            return task.deferLater(reactor, 0, _publish, changes, checks).addCallback(lambda _: changes)
+        return changes
+
+    deferred = task.deferLater(reactor, 0, _track_and_store, results, script, checks, started)
+    deferred.addCallback(record)
+    deferred.addCallback(publish)
+    deferred.addCallback(lambda changes: (results, changes))
     return deferred
 
 
