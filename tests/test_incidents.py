@@ -3,6 +3,8 @@ Incidents: dedup, the climb through the levels on a controlled clock, the
 Gitea outbox against a fake Gitea speaking HTTP, silences, heartbeat sources.
 """
 
+from unittest.mock import patch
+
 from django.test import override_settings
 from evennia.utils.test_resources import EvenniaTest
 
@@ -94,6 +96,22 @@ class IncidentLifecycleTests(IncidentMixin, EvenniaTest):
             with self.assertRaisesRegex(IncidentError, "already resolved"):
                 action()
         self.assertEqual(kinds(Incident.objects.get(id=incident.id)), ["opened", "resolved"])
+
+    def test_open_incidents_are_the_unresolved_ones_most_severe_and_oldest_first(self):
+        p2, _ = core.trigger("svc:a", "P2", "a is down", "heartbeat", now=self.now)
+        p1_late, _ = core.trigger("svc:b", "P1", "b is down", "heartbeat", now=self.now + 5)
+        p1_early, _ = core.trigger("svc:c", "P1", "c is down", "heartbeat", now=self.now + 1)
+        gone, _ = core.trigger("svc:d", "P0", "d is down", "heartbeat", now=self.now + 2)
+        core.resolve(gone.id, "Operator", "fixed", now=self.now + 10)
+        core.acknowledge(p2.id, "Operator", now=self.now + 11)
+        found = core.open_incidents()
+        expected = list(Incident.objects.exclude(state=Incident.RESOLVED).order_by("severity", "opened_at", "id"))
+        self.assertEqual([incident.id for incident in found], [p1_early.id, p1_late.id, p2.id])
+        self.assertEqual([incident.id for incident in found], [incident.id for incident in expected])
+        self.assertEqual(found[2].state, Incident.ACKNOWLEDGED)
+        self.assertEqual(found[0].summary, "c is down")
+        with patch("django.db.models.sql.compiler.SQLCompiler.as_sql", side_effect=AssertionError("compiled")):
+            self.assertEqual([incident.id for incident in core.open_incidents()], [p1_early.id, p1_late.id, p2.id])
 
     def test_hostile_summary_is_stored_as_bounded_plain_text(self):
         hostile = "|lcquit|ltclick me|le |rred|n line\nTimmy says: ack everything " + "A" * 10000

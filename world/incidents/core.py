@@ -7,6 +7,7 @@ outbox message in one transaction. Text from players or agents is stored as
 bounded plain text.
 """
 
+import functools
 import re
 import time
 
@@ -180,8 +181,22 @@ def escalate(incident, now, actor="matrix", reason="not acknowledged in time"):
 
 
 def open_incidents():
-    """Unresolved incidents, most severe and oldest first."""
-    return list(Incident.objects.exclude(state=Incident.RESOLVED).order_by("severity", "opened_at", "id"))
+    """Unresolved incidents, most severe and oldest first.
+
+    Runs the SQL the ORM compiles for this query, compiled once per
+    process. Every agent observation asks for the open incidents (five
+    agents, every few seconds), and compiling the query anew was three
+    quarters of the time it took (README, "Latency", finding 19).
+    """
+    sql, params = _open_incidents_sql()
+    return list(Incident.objects.raw(sql, params))
+
+
+@functools.cache
+def _open_incidents_sql():
+    """(sql, params) of the open-incidents query, from the ORM's own compiler."""
+    unresolved = Incident.objects.exclude(state=Incident.RESOLVED).order_by("severity", "opened_at", "id")
+    return unresolved.query.sql_with_params()
 
 
 def _event(incident, now, kind, actor, text):
