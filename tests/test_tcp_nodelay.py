@@ -269,6 +269,17 @@ class TestGcFreeze(TestCase):
         # no collection first (the slow one has just freed the garbage); the one after resets the count
         self.assertEqual(fake_gc.mock_calls[:2], [mock.call.freeze(), mock.call.collect()])
 
+    def test_the_freezes_own_collections_call_for_no_further_freeze(self):
+        fake_reactor = mock.Mock()
+        callback = gcfreeze.FreezeAfterSlowCollections(fake_reactor, slow=0.01)
+        with mock.patch.object(gcfreeze, "gc") as fake_gc:
+            fake_gc.collect.side_effect = lambda: self.collection(callback, 2, 0.5)  # slow, e.g. a starved CPU
+            gcfreeze.freeze(collect=True)
+        self.assertEqual(fake_gc.collect.call_count, 2)
+        fake_reactor.callFromThread.assert_not_called()
+        self.collection(callback, 2, 0.5)  # once the freeze is over, a slow collection counts again
+        fake_reactor.callFromThread.assert_called_once_with(callback._freeze)
+
     def test_install_schedules_the_startup_freeze_and_can_be_switched_off(self):
         clock = task.Clock()
         with mock.patch.dict(os.environ, {"TIMMY_GC_FREEZE": "0"}):

@@ -46,6 +46,8 @@ import time
 FREEZE_AFTER = 20.0
 SLOW_COLLECTION = 0.010
 
+_freezing = False
+
 
 def enabled():
     """False when TIMMY_GC_FREEZE is 0/off/no/false in the environment."""
@@ -62,10 +64,15 @@ def freeze(collect=True):
     of their number (some 50,000 objects after startup) to pile up before
     its next full collection, which then walks all of them at once.
     """
-    if collect:
+    global _freezing
+    _freezing = True  # its own collections call for no further freeze
+    try:
+        if collect:
+            gc.collect()
+        gc.freeze()
         gc.collect()
-    gc.freeze()
-    gc.collect()
+    finally:
+        _freezing = False
     return gc.get_freeze_count()
 
 
@@ -87,7 +94,7 @@ class FreezeAfterSlowCollections:
         if phase == "start":
             self.started = time.perf_counter()
             return
-        if info.get("generation") == 2 and self.started is not None:
+        if info.get("generation") == 2 and self.started is not None and not _freezing:
             if time.perf_counter() - self.started >= self.slow:
                 self.reactor.callFromThread(self._freeze)
         self.started = None
