@@ -88,6 +88,7 @@ def _after_cycle(results, script, checks, started, reactor=None):
     """
     if reactor is None:
         from twisted.internet import reactor
+
     def record(changes):
         return task.deferLater(reactor, 0, _record_history, results, script).addCallback(lambda _: changes)
 
