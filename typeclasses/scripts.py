@@ -16,7 +16,7 @@ from .lockeval import QuickLocksMixin
 
 
 class Script(QuickLocksMixin, OneSaveAttributesMixin, DefaultScript):
-    """Base for the world's scripts (Attributes saved once per update)."""
+    """Base for the world's scripts (Attributes saved once per update, locks checked from compiled expressions)."""
 
     def at_idmapper_flush(self):
         """Forget this Script in world.globalscripts when the caches are flushed."""
