@@ -90,24 +90,50 @@ class HeartbeatBeatTests(HeartbeatMixin, BuiltWorldMixin, EvenniaTest):
         self.assertEqual((memory["ollama"]["candidate"], memory["ollama"]["streak"]), (DOWN, 1))
         self.assertEqual((memory["disk"]["state"], memory["disk"]["candidate"]), (UP, DOWN))
 
-    def test_after_the_probes_a_beat_stores_records_and_publishes_in_three_reactor_turns_of_their_own(self):
+    def test_after_the_probes_each_write_of_a_beat_gets_a_reactor_turn_of_its_own(self):
         self.scripted_beat([result("ollama", UP), result("disk", UP)], self.checks)
         self.scripted_beat([result("ollama", DOWN, "connection refused"), result("disk", UP)], self.checks)
         samples = HeartbeatSample.objects.count()  # the next `down` is the one that confirms the transition
-        clock, outcome, seen = ReactorTurnClock(), [], []
+        clock, outcome, turns = ReactorTurnClock(), [], []
         down = [result("ollama", DOWN, "connection refused"), result("disk", UP)]
-        stored_before = self.script.last_beat_at
         with patch("world.heartbeat.service.run_cycle", return_value=defer.succeed(down)), \
-                patch("world.heartbeat.history.append_log", side_effect=self._log):
+                patch("world.heartbeat.history.append_log", side_effect=self._log), \
+                patch.object(Attribute, "save", autospec=True, side_effect=Attribute.save) as save:
             # the probes' results arrive in this turn (a timed-out probe's is the turn that cancelled it)
             beat(self.script, checks=self.checks, reactor=clock).addCallback(outcome.append)
-            for turn in range(4):
-                seen.append((self.script.last_beat_at != stored_before, HeartbeatSample.objects.count() - samples,
-                             len(self.received), len(outcome)))
+            for turn in range(8):
+                save.reset_mock()
+                before = (HeartbeatSample.objects.count(), len(self.received), len(outcome))
                 clock.advance(0)
-        self.assertEqual(seen, [(False, 0, 0, 0), (True, 0, 0, 0), (True, 2, 0, 0), (True, 2, 1, 1)])
+                after = (HeartbeatSample.objects.count(), len(self.received), len(outcome))
+                turns.append(([call.args[0].db_key for call in save.call_args_list],
+                              tuple(b - a for a, b in zip(before, after))))
+        nothing = (0, 0, 0)
+        self.assertEqual(turns, [
+            ([], nothing),  # the tracker, no write
+            (["tracker_memory"], nothing),
+            (["latest"], nothing),
+            (["last_beat_at"], nothing),
+            (["last_cycle_seconds"], nothing),
+            ([], (2, 0, 0)),  # the history
+            ([], (0, 1, 1)),  # the transition, and the beat is done
+            ([], nothing),
+        ])
+        self.assertEqual(HeartbeatSample.objects.count() - samples, 2)
         self.assertEqual(servicestate.current("ollama").state, DOWN)
         self.assertEqual(outcome[0][1], self.received)
+
+    def test_a_failed_write_ends_the_beat_with_a_logged_error_and_frees_the_next(self):
+        clock, outcome = ReactorTurnClock(), []
+        with patch("world.heartbeat.service.run_cycle", return_value=defer.succeed([result("ollama", UP)])), \
+                patch.object(Attribute, "save", side_effect=RuntimeError("database is locked")), \
+                patch("world.heartbeat.service.logger") as log:
+            beat(self.script, checks=self.checks, reactor=clock).addCallback(outcome.append)
+            for _ in range(4):
+                clock.advance(0)
+        self.assertEqual(outcome, [None])
+        self.assertIn("database is locked", log.log_trace.call_args.args[0])
+        self.assertFalse(self.script.ndb.cycle_running)
 
     def test_going_down_is_announced_once_in_the_oracle_and_on_ops(self):
         with patch.object(self.char2, "msg") as room_msg, patch.object(self.ops, "msg") as ops_msg:
