@@ -64,11 +64,7 @@ class IncidentsScript(Script):
         self.persistent = True
 
     def at_repeat(self, **kwargs):
-        from world.incidents import core, outbox, silences
+        """Expire, climb, re-alert and deliver, each in a reactor turn of its own."""
+        from world.incidents.periodic import run_due_work
 
-        try:
-            silences.expire()
-            core.tick()
-        except Exception:
-            logger.log_trace("Incident tick failed")
-        outbox.deliver_due().addErrback(lambda failure: logger.log_trace(failure.getErrorMessage()))
+        run_due_work()

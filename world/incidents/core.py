@@ -146,8 +146,20 @@ def resolve(incident_id, actor, note="", now=None):
 def tick(now=None):
     """Escalate overdue incidents and re-alert acknowledged ones; return what was done."""
     now = now or time.time()
+    return escalate_due(now), realert_due(now)
+
+
+def escalate_due(now=None):
+    """Move every open incident whose escalation is due up one level; return those that climbed."""
+    now = now or time.time()
     climbed = [escalate(incident, now) for incident in
                Incident.objects.filter(state=Incident.OPEN, next_escalation_at__lte=now)]
+    return [incident for incident in climbed if incident]
+
+
+def realert_due(now=None):
+    """Re-alert every acknowledged incident whose reminder is due; return them."""
+    now = now or time.time()
     realerted = []
     for incident in Incident.objects.filter(state=Incident.ACKNOWLEDGED, next_realert_at__lte=now):
         with transaction.atomic():
@@ -156,7 +168,7 @@ def tick(now=None):
             _event(incident, now, "realerted", "matrix", "acknowledged but not resolved")
         notify.realert(incident)
         realerted.append(incident)
-    return [incident for incident in climbed if incident], realerted
+    return realerted
 
 
 def escalate(incident, now, actor="matrix", reason="not acknowledged in time"):
