@@ -12,6 +12,7 @@ is due is not started twice.
 memory, without probing.
 """
 
+import functools
 import time
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from world.globalscripts import global_script
 from world.heartbeat import history, tracker, transitions
 from world.heartbeat.config import CheckConfigError, configured_checks, load_checks
 from world.heartbeat.cycle import run_cycle
+from world.reactorturns import in_turns
 from world.servicestate import UNKNOWN, ServiceState
 
 PRUNE_EVERY = 3600.0
@@ -138,11 +140,7 @@ def _store_in_turns(script, fields, reactor):
     the project's machine); one per turn lets the operators' commands in
     between them.
     """
-    deferred = defer.succeed(None)
-    for field, value in fields:
-        deferred.addCallback(lambda _, field=field, value=value: task.deferLater(reactor, 0, setattr,
-                                                                               script, field, value))
-    return deferred
+    return in_turns([functools.partial(setattr, script, field, value) for field, value in fields], reactor)
 
 
 def _record_history(results, script):

@@ -11,9 +11,9 @@ without stopping the ones after it.
 """
 
 from evennia.utils import logger
-from twisted.internet import defer, task
 
 from world.incidents import core, outbox, silences
+from world.reactorturns import in_turns
 
 STEPS = (
     ("silences", silences.expire),
@@ -33,16 +33,7 @@ def run_due_work(reactor=None, steps=STEPS):
     Returns:
         Deferred: Fires with None once every step has run (or failed and been logged).
     """
-    if reactor is None:
-        from twisted.internet import reactor
+    def log_failed_step(failure, index):
+        logger.log_trace(f"Incidents: the {steps[index][0]} step failed: {failure.getErrorMessage()}")
 
-    deferred = defer.succeed(None)
-    for name, step in steps:
-        deferred.addCallback(lambda _, step=step: task.deferLater(reactor, 0, step))
-        deferred.addErrback(_log_failed_step, name)
-    deferred.addCallback(lambda _: None)
-    return deferred
-
-
-def _log_failed_step(failure, name):
-    logger.log_trace(f"Incidents: the {name} step failed: {failure.getErrorMessage()}")
+    return in_turns([step for _, step in steps], reactor, on_failure=log_failed_step).addCallback(lambda _: None)
