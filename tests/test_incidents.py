@@ -11,6 +11,7 @@ from evennia.utils.test_resources import EvenniaTest
 import evennia
 from typeclasses.scripts import IncidentsScript
 from world.heartbeat.tracker import Transition
+from world.heartbeat.transitions import service_transition
 from world.incidents import core, outbox, silences, sources
 from world.incidents.core import IncidentError
 from world.models import Incident, OutboxMessage
@@ -225,6 +226,8 @@ class SilenceAndSourceTests(IncidentMixin, EvenniaTest):
     def setUp(self):
         super().setUp()
         sources.connect()
+        # unsubscribe again: left connected, later test modules' beats would open incidents
+        self.addCleanup(service_transition.disconnect, dispatch_uid="incidents.heartbeat")
 
     def transition(self, new, old, at):
         return Transition("ollama", old, new, "connection refused" if new == DOWN else "ok", at, "oracle", "P1")

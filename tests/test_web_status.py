@@ -308,9 +308,11 @@ class StatusApiTests(StatusWebMixin, EvenniaTest):
         self.assertEqual(body["server"], "Timmy World")
 
     def test_status_content_matches_the_world(self):
+        from world.heartbeat.transitions import service_transition
         from world.incidents import sources
 
         sources.connect()  # as at every server start: the disk going down opens an incident
+        self.addCleanup(service_transition.disconnect, dispatch_uid="incidents.heartbeat")
         self.scripted_beat([result("ollama", UP, "v0.5.7", 12.0), result("disk", DOWN, "disk 97% full", 2.0)])
         self.scripted_beat([result("ollama", UP, "v0.5.7", 12.0), result("disk", DOWN, "disk 97% full", 2.0)])
         incident, _ = core.trigger("test:relay", "P2", "relay |rhums|n", "tester")
