@@ -6,16 +6,18 @@ after it has built its services (the AMP client to the Portal, the
 webserver) but before they connect or listen, in the daemonized process.
 First, the database connections opened before twistd forked are reopened
 here (`server/conf/dbreopen.py` says why: without it a CLI run could delete
-the WAL the Server writes to). Then latency:
-Nagle's algorithm off on those connections (`server/conf/nodelay.py` says
-why), no long garbage-collection pauses (`server/conf/gcfreeze.py`) and, for
-the latency benchmark only, the reactor-lag probe when its environment
-variable is set (`server/conf/reactorprobe.py`).
+the WAL the Server writes to). Then latency: the AMP client built from the
+game's protocol class (Evennia 5.0.1 ignores `AMP_CLIENT_PROTOCOL_CLASS`
+there; `server/conf/amplink.py`), Nagle's algorithm off on those
+connections (`server/conf/nodelay.py` says why), no long garbage-collection
+pauses (`server/conf/gcfreeze.py`) and, for the latency benchmark only,
+the reactor-lag probe when its environment variable is set
+(`server/conf/reactorprobe.py`).
 """
 
 from twisted.internet import reactor
 
-from server.conf import dbreopen, gcfreeze, nodelay, reactorprobe
+from server.conf import amplink, dbreopen, gcfreeze, nodelay, reactorprobe
 
 
 def start_plugin_services(server):
@@ -25,6 +27,7 @@ def start_plugin_services(server):
         server (EvenniaServerService): The Server's main service.
     """
     dbreopen.reopen()
+    amplink.use_client_setting(server)  # first: nodelay wraps what it builds
     nodelay.install(server)
     gcfreeze.install(reactor)
     reactorprobe.start_from_env()

@@ -148,6 +148,13 @@ BASE_EXIT_TYPECLASS = "typeclasses.exits.Exit"
 # Evennia's (weak) merge cache answers their next command: commands/mergekeeper.py.
 COMMAND_PARSER = "server.conf.cmdparser.cmdparser"
 
+# Both ends of the Portal-Server link: Evennia's AMP protocols, sending the
+# players' and the game's messages without an answer box and with a cheap
+# zlib (server/conf/amplink.py). The Server's plugin makes its AMP client
+# factory honour the second setting, which Evennia 5.0.1 ignores.
+AMP_SERVER_PROTOCOL_CLASS = "server.conf.amplink.PortalAMPProtocol"
+AMP_CLIENT_PROTOCOL_CLASS = "server.conf.amplink.ServerAMPProtocol"
+
 # The one data file that defines the regions (names, aliases, descriptions,
 # housed services, exits). The builder reads it; see world/builder.py.
 TIMMY_REGIONS_FILE = os.path.join(GAME_DIR, "world", "regions.toml")  # noqa: F405

@@ -1,0 +1,208 @@
+"""
+The Portal<->Server messages without an answer box and with a cheap zlib.
+
+Why: every line a player types and every line the game sends them crosses
+the AMP link between the Portal and the Server once, as Evennia's
+`MsgPortal2Server` or `MsgServer2Portal`. Evennia 5.0.1 sends each of them
+(a) asking for an answer: the receiver builds, serializes and sends back an
+empty AMP box, and the sender wakes up to read it, parse it and fire a
+Deferred nobody waits for; and (b) compressed by `zlib.compress(data, 9)`,
+which sets up zlib's full 32 KiB window and hash tables for every message:
+about 50 us for a 700-byte message, almost all of it set-up. With 100
+players both processes did this for every command, the operator's own look
+queued behind it (README, Latency, finding 22).
+
+How: the Portal's and the Server's AMP protocols are Evennia's own with
+`UnansweredMessagesMixin` in front (`PortalAMPProtocol`,
+`ServerAMPProtocol`, named by `AMP_SERVER_PROTOCOL_CLASS` and
+`AMP_CLIENT_PROTOCOL_CLASS` in the settings). The mixin
+
+- sends those two commands with Twisted's own `requiresAnswer = False`
+  (the same command name and argument on the wire, no `_ask` key, so the
+  receiver sends no answer), and compresses their data with a 4 KiB window
+  (`compressobj(6, DEFLATED, 12, 4)`): the same sizes within a few percent,
+  a seventh of the time for a typical message. Any zlib decompressor reads
+  it, Evennia's included, so nothing on the receiving side changes;
+- receives every box that asked for no answer through a responder whose
+  failure is logged (through `evennia.utils.logger`) and dropped. Twisted
+  closes an AMP connection on a failure it has no answer box for; the
+  stock answer box only carried the error back to be logged on the sender.
+
+Evennia 5.0.1's Portal builds its AMP protocol from the setting, but the
+Server's AMP client factory ignores its setting and builds
+`AMPServerClientProtocol()` by name: `use_client_setting(server)`, called
+by the Server's service plugin before the link connects, makes that factory
+build the setting's class.
+
+Every other AMP command (the administrative ones, the launcher's, the
+function calls) is left as Evennia sends it, and so is everything the
+Portal sends to a connection other than the Server's (the launcher's). Nothing in the installed
+Evennia is patched. `TIMMY_AMP_ANSWERS=1` in the environment the world
+starts in brings the stock behaviour back (to measure, or to
+prove a test catches it).
+"""
+
+import os
+import zlib
+
+from evennia.server.amp_client import AMPClientFactory, AMPServerClientProtocol
+from evennia.server.portal import amp as evennia_amp
+from evennia.server.portal.amp_server import AMPServerProtocol
+from evennia.utils import logger
+from twisted.internet import defer
+from twisted.protocols.amp import ASK
+
+# zlib level, window bits and memory level: see the module docstring
+ZLIB_LEVEL = 6
+ZLIB_WINDOW_BITS = 12
+ZLIB_MEMORY_LEVEL = 4
+
+
+def enabled():
+    """False when TIMMY_AMP_ANSWERS is 1/on/yes/true (the stock AMP link)."""
+    raw = os.environ.get("TIMMY_AMP_ANSWERS", "0").strip().lower()
+    return raw not in ("1", "on", "yes", "true")
+
+
+ENABLED = enabled()
+
+
+def compress(data):
+    """Deflate `data` into a zlib stream with a small window.
+
+    Args:
+        data (bytes): The pickled message.
+
+    Returns:
+        bytes: A zlib stream `zlib.decompress` reads back.
+    """
+    packer = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, ZLIB_WINDOW_BITS, ZLIB_MEMORY_LEVEL)
+    return packer.compress(data) + packer.flush()
+
+
+class QuickCompressed(evennia_amp.Compressed):
+    """Evennia's `Compressed` argument, deflated with a small window."""
+
+    def toString(self, inObject):  # noqa: N802, N803 - Twisted's names
+        """Compress the bytes to send (see `compress`)."""
+        return compress(inObject)
+
+
+def _unanswered(command):
+    """A copy of an Evennia AMP command that asks for no answer.
+
+    Args:
+        command (type): `MsgPortal2Server` or `MsgServer2Portal`.
+
+    Returns:
+        type: A Command with the same name on the wire, its data argument
+            compressed by `compress`, and `requiresAnswer = False`.
+    """
+    return type(
+        f"Unanswered{command.__name__}",
+        (command,),
+        {
+            "commandName": command.commandName,
+            "arguments": [(b"packed_data", QuickCompressed())],
+            "requiresAnswer": False,
+        },
+    )
+
+
+UNANSWERED = {
+    evennia_amp.MsgPortal2Server: _unanswered(evennia_amp.MsgPortal2Server),
+    evennia_amp.MsgServer2Portal: _unanswered(evennia_amp.MsgServer2Portal),
+}
+
+
+def _log_unanswered_failure(failure, name):
+    """Log a failed responder of a box that asked for no answer; drop it."""
+    logger.log_err(f"AMP {name!r} (no answer asked) failed: {failure.getTraceback()}")
+
+
+class UnansweredMessagesMixin:
+    """Sends Evennia's two message commands unanswered; survives their failures.
+
+    Put in front of an Evennia AMP protocol class (see the module docstring).
+    """
+
+    unanswered = UNANSWERED
+
+    def callRemote(self, commandType, *args, **kwargs):  # noqa: N802, N803 - Twisted's names
+        """Send a command; the two message commands without asking for an answer.
+
+        Returns:
+            Deferred: As Evennia's callers expect: for an unanswered message
+                it has fired already (with `{}`, or with the failure to
+                serialize it).
+        """
+        unanswered = self.unanswered.get(commandType) if ENABLED else None
+        if unanswered is None or not self.peer_is_game():
+            return super().callRemote(commandType, *args, **kwargs)
+        try:
+            super().callRemote(unanswered, *args, **kwargs)
+        except Exception:  # what the stock Deferred would have carried
+            return defer.fail()
+        return defer.succeed({})
+
+    def peer_is_game(self):
+        """True if the other end is the game's other process, not Evennia's launcher.
+
+        The Portal's AMP server also accepts the launcher (`evennia status`,
+        `evennia stop`), whose stock protocol would drop a connection on a
+        box it cannot answer; the Portal marks the Server's connection as
+        `factory.server_connection`. The Server's client only ever talks to
+        the Portal.
+        """
+        return getattr(self.factory, "server_connection", self) is self
+
+    def locateResponder(self, name):  # noqa: N802 - Twisted's name
+        """The responder for `name`; for a box asking no answer, one whose failure is logged."""
+        responder = super().locateResponder(name)
+        if responder is None:
+            return None
+
+        def respond(box):
+            result = defer.maybeDeferred(responder, box)
+            if ASK not in box:
+                result.addErrback(_log_unanswered_failure, name)
+            return result
+
+        return respond
+
+
+class PortalAMPProtocol(UnansweredMessagesMixin, AMPServerProtocol):
+    """The Portal's end of the AMP link (`AMP_SERVER_PROTOCOL_CLASS`)."""
+
+
+class ServerAMPProtocol(UnansweredMessagesMixin, AMPServerClientProtocol):
+    """The Server's end of the AMP link (`AMP_CLIENT_PROTOCOL_CLASS`)."""
+
+
+def use_client_setting(server):
+    """Make the Server's AMP client factory build `AMP_CLIENT_PROTOCOL_CLASS`.
+
+    Evennia 5.0.1's `AMPClientFactory` reads the setting into
+    `factory.protocol` but builds `AMPServerClientProtocol()` by name; this
+    gives the factory (this instance only) Evennia's `buildProtocol` with
+    the setting's class.
+
+    Args:
+        server (EvenniaServerService): The Server's main service.
+
+    Returns:
+        bool: True if a factory was found (and now builds the setting's class).
+    """
+    service = getattr(server, "amp_service", None)
+    factory = next((arg for arg in getattr(service, "args", ()) if isinstance(arg, AMPClientFactory)), None)
+    if factory is None:
+        return False
+
+    def buildProtocol(addr):  # noqa: N802 - Twisted's name
+        factory.resetDelay()
+        factory.server.amp_protocol = factory.protocol()
+        factory.server.amp_protocol.factory = factory
+        return factory.server.amp_protocol
+
+    factory.buildProtocol = buildProtocol
+    return True
