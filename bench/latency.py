@@ -160,7 +160,7 @@ class Bench:
             stack.callback(lambda: [fake.stop() for fake in ollamas])
             env = dict(self.probe_env(lag_file, "timmy"), OLLAMA_HOST=ollamas[0].url, TIMMY_OPEN_REGISTRATION="1",
                        TIMMY_AGENTS="0", TIMMY_AGENT_IDLE_TICK=str(self.args.agent_idle_tick),
-                       TIMMY_AGENT_MIN_INTERVAL="1")
+                       TIMMY_AGENT_MIN_INTERVAL="1", **self.args.world_env)
             world = timmy_world(env, hang.url, HANG_TIMEOUT)
             stack.callback(world.cleanup)
             self.say("starting Timmy World ...")
@@ -309,7 +309,13 @@ def parse_args(argv=None):
     parser.add_argument("--stalls", action="store_true",
                         help="sample the Server's stack when its reactor is late, name the culprits (implies --keep)")
     parser.add_argument("--stall-ms", type=float, default=15.0, help="lateness that counts as a stall (--stalls)")
+    parser.add_argument("--world-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for Timmy World (repeatable), e.g. TIMMY_AMP_ANSWERS=1"
+                             " for Evennia's stock AMP link or TIMMY_NODELAY=0 for Nagle's algorithm back on")
     args = parser.parse_args(argv)
+    if any("=" not in pair or not pair.split("=", 1)[0] for pair in args.world_env):
+        parser.error("--world-env takes NAME=VALUE")
+    args.world_env = dict(pair.split("=", 1) for pair in args.world_env)
     args.keep = args.keep or args.stalls
     quick = args.quick
     args.samples = args.samples or (200 if quick else 2000)
