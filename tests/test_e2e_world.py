@@ -182,6 +182,13 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
         self.assertIn(f"Incident #{incident_id} P2 open", timeline)
         client.command(f"@resolve {incident_id} = e2e done", r"is resolved[^\n]*\n")
 
+    def test_the_servers_end_of_the_amp_link_is_the_games_protocol(self):
+        client = self.login()
+        reply = client.command("py type(evennia.EVENNIA_SERVER_SERVICE.amp_protocol).__name__",
+                               r"\w*AMP\w*Protocol\b", timeout=20)
+        self.assertIn("ServerAMPProtocol", reply)  # server/conf/amplink.py, not Evennia's AMPServerClientProtocol
+        self.assertNotIn("AMPServerClientProtocol", reply)
+
     def test_backup_in_game_runs_in_the_server_and_verifies(self):
         client = self.login()
         client.send("@backup")
