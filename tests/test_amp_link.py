@@ -7,7 +7,7 @@ protocol classes from the settings; only the objects around them (the
 Portal and Server services, the session handlers) are stand-ins that
 record what arrives. Each side's received AMP boxes are recorded raw, so
 the tests see what went over the wire: whether a message asked for an
-answer, whether one came back, and how its data was compressed. The same
+answer, whether one came back, and that its data is Evennia's own. The same
 exchange with the stock behaviour (`amplink.ENABLED` off) shows the answers
 the game no longer sends, so the counts are not true by construction.
 """
@@ -32,9 +32,6 @@ from server.conf import amplink
 from .support.reactor import ReactorTestCase
 
 SESSION = SimpleNamespace(sessid=7)
-# zlib's first byte is the window size: 0x78 for 32 KiB (stock), 0x48 for 4 KiB
-STOCK_ZLIB_HEADER = 0x78
-SMALL_WINDOW_ZLIB_HEADER = 0x48
 
 
 @defer.inlineCallbacks
@@ -172,15 +169,12 @@ class AmpLinkTests(ReactorTestCase):
         with mock.patch.object(amplink, "ENABLED", False):
             portal_side, server_side = yield self.exchange()
         self.assertEqual((len(_answers(server_side.received)), len(_answers(portal_side.received))), (7, 7))
-        packed = _commands(portal_side.received, b"MsgServer2Portal")[0][b"packed_data"]
-        self.assertEqual(packed[0], STOCK_ZLIB_HEADER)
 
     @defer.inlineCallbacks
-    def test_message_data_is_zlib_with_a_small_window_that_stock_zlib_reads(self):
+    def test_message_data_is_evennias_own_pickled_and_compressed_session_data(self):
         portal_side, server_side = yield self.exchange(count=1)
         for boxes, name in ((portal_side.received, b"MsgServer2Portal"), (server_side.received, b"MsgPortal2Server")):
             packed = _commands(boxes, name)[0][b"packed_data"]
-            self.assertEqual(packed[0], SMALL_WINDOW_ZLIB_HEADER)
             sessid, kwargs = pickle.loads(zlib.decompress(packed))
             self.assertEqual(sessid, SESSION.sessid)
             self.assertIn("text", kwargs)
@@ -243,14 +237,3 @@ class UseClientSettingTests(TestCase):
         for value, expected in (("1", False), ("yes", False), ("0", True), ("", True)):
             with mock.patch.dict(os.environ, {"TIMMY_AMP_ANSWERS": value}):
                 self.assertEqual(amplink.enabled(), expected, value)
-
-
-class CompressTests(TestCase):
-    """The small-window zlib."""
-
-    def test_round_trips_through_evennias_own_argument(self):
-        data = pickle.dumps((3, {"text": (("The Hub " * 400,), {})}))
-        packed = amplink.QuickCompressed().toString(data)
-        self.assertEqual(packed[0], SMALL_WINDOW_ZLIB_HEADER)
-        self.assertLess(len(packed), len(data) // 10)
-        self.assertEqual(evennia_amp.Compressed().fromString(packed), data)

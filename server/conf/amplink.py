@@ -1,28 +1,23 @@
 """
-The Portal<->Server messages without an answer box and with a cheap zlib.
+The Portal<->Server messages without an answer box.
 
 Why: every line a player types and every line the game sends them crosses
 the AMP link between the Portal and the Server once, as Evennia's
 `MsgPortal2Server` or `MsgServer2Portal`. Evennia 5.0.1 sends each of them
-(a) asking for an answer: the receiver builds, serializes and sends back an
+asking for an answer: the receiver builds, serializes and sends back an
 empty AMP box, and the sender wakes up to read it, parse it and fire a
-Deferred nobody waits for; and (b) compressed by `zlib.compress(data, 9)`,
-which sets up zlib's full 32 KiB window and hash tables for every message:
-about 50 us for a 700-byte message, almost all of it set-up. With 100
-players both processes did this for every command, the operator's own look
-queued behind it (README, Latency, finding 22).
+Deferred nobody waits for. With 100 players both processes did this for
+every command, and the operator's own look queued behind it (README,
+Latency, finding 22; `bench/amp_link.py` measures a round trip).
 
 How: the Portal's and the Server's AMP protocols are Evennia's own with
 `UnansweredMessagesMixin` in front (`PortalAMPProtocol`,
 `ServerAMPProtocol`, named by `AMP_SERVER_PROTOCOL_CLASS` and
 `AMP_CLIENT_PROTOCOL_CLASS` in the settings). The mixin
 
-- sends those two commands with Twisted's own `requiresAnswer = False`
-  (the same command name and argument on the wire, no `_ask` key, so the
-  receiver sends no answer), and compresses their data with a 4 KiB window
-  (`compressobj(6, DEFLATED, 12, 4)`): the same sizes within a few percent,
-  a seventh of the time for a typical message. Any zlib decompressor reads
-  it, Evennia's included, so nothing on the receiving side changes;
+- sends those two commands with Twisted's own `requiresAnswer = False`:
+  the same command name and the same argument on the wire, without the
+  `_ask` key, so the receiver sends no answer;
 - receives every box that asked for no answer through a responder whose
   failure is logged (through `evennia.utils.logger`) and dropped. Twisted
   closes an AMP connection on a failure it has no answer box for; the
@@ -36,14 +31,13 @@ build the setting's class.
 
 Every other AMP command (the administrative ones, the launcher's, the
 function calls) is left as Evennia sends it, and so is everything the
-Portal sends to a connection other than the Server's (the launcher's). Nothing in the installed
-Evennia is patched. `TIMMY_AMP_ANSWERS=1` in the environment the world
-starts in brings the stock behaviour back (to measure, or to
-prove a test catches it).
+Portal sends to a connection other than the Server's (the launcher's).
+Nothing in the installed Evennia is patched. `TIMMY_AMP_ANSWERS=1` in the
+environment the world starts in brings the stock behaviour back (to
+measure, or to prove a test catches it).
 """
 
 import os
-import zlib
 
 from evennia.server.amp_client import AMPClientFactory, AMPServerClientProtocol
 from evennia.server.portal import amp as evennia_amp
@@ -51,12 +45,6 @@ from evennia.server.portal.amp_server import AMPServerProtocol
 from evennia.utils import logger
 from twisted.internet import defer
 from twisted.protocols.amp import ASK
-
-# zlib level, window bits and memory level: see the module docstring
-ZLIB_LEVEL = 6
-ZLIB_WINDOW_BITS = 12
-ZLIB_MEMORY_LEVEL = 4
-
 
 def enabled():
     """False when TIMMY_AMP_ANSWERS is 1/on/yes/true (the stock AMP link)."""
@@ -67,27 +55,6 @@ def enabled():
 ENABLED = enabled()
 
 
-def compress(data):
-    """Deflate `data` into a zlib stream with a small window.
-
-    Args:
-        data (bytes): The pickled message.
-
-    Returns:
-        bytes: A zlib stream `zlib.decompress` reads back.
-    """
-    packer = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, ZLIB_WINDOW_BITS, ZLIB_MEMORY_LEVEL)
-    return packer.compress(data) + packer.flush()
-
-
-class QuickCompressed(evennia_amp.Compressed):
-    """Evennia's `Compressed` argument, deflated with a small window."""
-
-    def toString(self, inObject):  # noqa: N802, N803 - Twisted's names
-        """Compress the bytes to send (see `compress`)."""
-        return compress(inObject)
-
-
 def _unanswered(command):
     """A copy of an Evennia AMP command that asks for no answer.
 
@@ -95,17 +62,13 @@ def _unanswered(command):
         command (type): `MsgPortal2Server` or `MsgServer2Portal`.
 
     Returns:
-        type: A Command with the same name on the wire, its data argument
-            compressed by `compress`, and `requiresAnswer = False`.
+        type: A Command with the same name and argument on the wire and
+            `requiresAnswer = False`.
     """
     return type(
         f"Unanswered{command.__name__}",
         (command,),
-        {
-            "commandName": command.commandName,
-            "arguments": [(b"packed_data", QuickCompressed())],
-            "requiresAnswer": False,
-        },
+        {"commandName": command.commandName, "requiresAnswer": False},
     )
 
 

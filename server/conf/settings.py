@@ -149,8 +149,8 @@ BASE_EXIT_TYPECLASS = "typeclasses.exits.Exit"
 COMMAND_PARSER = "server.conf.cmdparser.cmdparser"
 
 # Both ends of the Portal-Server link: Evennia's AMP protocols, sending the
-# players' and the game's messages without an answer box and with a cheap
-# zlib (server/conf/amplink.py). The Server's plugin makes its AMP client
+# players' and the game's messages without an answer box
+# (server/conf/amplink.py). The Server's plugin makes its AMP client
 # factory honour the second setting, which Evennia 5.0.1 ignores.
 AMP_SERVER_PROTOCOL_CLASS = "server.conf.amplink.PortalAMPProtocol"
 AMP_CLIENT_PROTOCOL_CLASS = "server.conf.amplink.ServerAMPProtocol"
