@@ -99,3 +99,36 @@ class LockEvalTests(EvenniaTest):
         self.assertIs(expression % (True, False), code)  # the same code object, kept
         self.assertEqual(expression, "%s and not %s")
         self.assertIs(compiled("True and not False"), code)
+
+
+class LockParseOnceTests(EvenniaTest):
+    """A lockstring is parsed once per process; each handler keeps its own locks."""
+
+    def test_check_lockstring_parses_a_string_once_and_answers_as_evennia(self):
+        lockstring = f"id({self.char2.id}) and true() and not false()"  # a string no other test uses
+        stock = LockHandler(self.obj1)
+        with mock.patch.object(LockHandler, "_parse_lockstring", autospec=True,
+                               side_effect=LockHandler._parse_lockstring) as parse:
+            answers = [self.obj1.locks.check_lockstring(accessor, lockstring, no_superuser_bypass=True)
+                       for accessor in (self.char1, self.char2, self.char1, self.char2)]
+        self.assertEqual(parse.call_count, 1)
+        theirs = [stock.check_lockstring(accessor, lockstring, no_superuser_bypass=True)
+                  for accessor in (self.char1, self.char2, self.char1, self.char2)]
+        self.assertEqual(answers, theirs)
+        self.assertEqual(answers, [False, True, False, True])
+
+    def test_deleting_a_lock_on_one_object_leaves_another_with_the_same_string_alone(self):
+        lockstring = f"sit:id({self.char1.id});lean:false()"
+        self.obj1.locks.add(lockstring)
+        self.obj2.locks.add(lockstring)
+        self.obj1.locks.delete("lean")
+        self.assertNotIn("lean", self.obj1.locks.locks)
+        self.assertEqual(self.obj2.locks.get("lean"), "lean:false()")
+        self.assertFalse(self.obj2.locks.check(self.char1, "lean", default=True, no_superuser_bypass=True))
+        self.assertTrue(self.obj2.locks.check(self.char1, "sit", no_superuser_bypass=True))
+        self.assertIs(self.obj1.locks.check(self.char1, "lean", default=True, no_superuser_bypass=True), True)
+
+    def test_a_string_that_fails_to_parse_fails_every_time(self):
+        for _ in range(2):
+            with self.assertRaises(LockException):
+                self.obj1.locks.check_lockstring(self.char1, "open:nosuchlockfunc()")

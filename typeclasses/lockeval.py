@@ -14,7 +14,8 @@ Here the parsed expression is a `LockExpression`: the same text, whose `%`
 returns the compiled code for the filled-in text, kept once compiled
 (expressions hold only `True`, `False`, `and`, `or`, `not` and parentheses,
 so the distinct texts are few). Evennia's own `check()` runs unchanged and
-`eval()` of compiled code gives the same answer. The game's base typeclasses
+`eval()` of compiled code gives the same answer. A lockstring is also parsed
+only once per process (see `QuickLockHandler`). The game's base typeclasses
 (objects through `ObjectParent`, Scripts, Accounts, Channels) mix it in.
 """
 
@@ -39,15 +40,37 @@ class LockExpression(str):
         return compiled(str.__mod__(self, results))
 
 
+# lockstring -> its parsed locks, for the life of the process (bounded)
+_PARSED = {}
+PARSED_LIMIT = 4096
+
+
 class QuickLockHandler(LockHandler):
-    """Evennia's lock handler with its parsed expressions made `LockExpression`s."""
+    """Evennia's lock handler with its parsed expressions made `LockExpression`s.
+
+    A lockstring is parsed once per process: the parse (regular expressions,
+    the lock functions looked up, a trial `eval()`) depends on the text
+    alone, and code checks the same few strings over and over through
+    `check_lockstring` (Evennia's `get_extra_display_name_info` parses
+    `"perm(Builder)"` for every `look`). Each caller gets its own dict, as
+    the handler deletes from its own in place; the parsed entries are
+    shared and never changed. A string that fails to parse is not kept, so
+    it fails (and is logged) every time, as in Evennia; the warning Evennia
+    logs for an access type given twice in one string comes only with its
+    first parse.
+    """
 
     def _parse_lockstring(self, storage_lockstring):
-        locks = super()._parse_lockstring(storage_lockstring)
-        return {
-            access_type: (LockExpression(expression), functions, raw)
-            for access_type, (expression, functions, raw) in locks.items()
-        }
+        parsed = _PARSED.get(storage_lockstring)
+        if parsed is None:
+            locks = super()._parse_lockstring(storage_lockstring)
+            parsed = {
+                access_type: (LockExpression(expression), functions, raw)
+                for access_type, (expression, functions, raw) in locks.items()
+            }
+            if len(_PARSED) < PARSED_LIMIT:
+                _PARSED[storage_lockstring] = parsed
+        return dict(parsed)
 
 
 class QuickLocksMixin:
