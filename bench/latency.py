@@ -160,7 +160,8 @@ class Bench:
             stack.callback(lambda: [fake.stop() for fake in ollamas])
             env = dict(self.probe_env(lag_file, "timmy"), OLLAMA_HOST=ollamas[0].url, TIMMY_OPEN_REGISTRATION="1",
                        TIMMY_AGENTS="0", TIMMY_AGENT_IDLE_TICK=str(self.args.agent_idle_tick),
-                       TIMMY_AGENT_MIN_INTERVAL="1", **self.args.world_env)
+                       TIMMY_AGENT_MIN_INTERVAL="1")
+            env.update(self.args.world_env)  # --world-env wins, even over the settings above
             world = timmy_world(env, hang.url, HANG_TIMEOUT)
             stack.callback(world.cleanup)
             self.say("starting Timmy World ...")

@@ -132,3 +132,15 @@ class LockParseOnceTests(EvenniaTest):
         for _ in range(2):
             with self.assertRaises(LockException):
                 self.obj1.locks.check_lockstring(self.char1, "open:nosuchlockfunc()")
+
+    def test_a_full_cache_drops_the_string_used_least_recently(self):
+        from typeclasses import lockeval
+
+        strings = [f"pet:id({self.char1.id}) and true() or false() or {'true() and ' * n}true()" for n in range(3)]
+        with mock.patch.object(lockeval, "_PARSED", lockeval.OrderedDict()), \
+                mock.patch.object(lockeval, "PARSED_LIMIT", 2):
+            self.obj1.locks.check_lockstring(self.char1, strings[0])
+            self.obj1.locks.check_lockstring(self.char1, strings[1])
+            self.obj1.locks.check_lockstring(self.char1, strings[0])  # used again: now the most recent
+            self.assertTrue(self.obj1.locks.check_lockstring(self.char1, strings[2], no_superuser_bypass=True))
+            self.assertEqual(list(lockeval._PARSED), [strings[0], strings[2]])

@@ -19,6 +19,7 @@ only once per process (see `QuickLockHandler`). The game's base typeclasses
 (objects through `ObjectParent`, Scripts, Accounts, Channels) mix it in.
 """
 
+from collections import OrderedDict
 from functools import lru_cache
 
 from evennia.locks.lockhandler import LockHandler
@@ -40,8 +41,8 @@ class LockExpression(str):
         return compiled(str.__mod__(self, results))
 
 
-# lockstring -> its parsed locks, for the life of the process (bounded)
-_PARSED = {}
+# lockstring -> its parsed locks, the least recently used dropped beyond the limit
+_PARSED = OrderedDict()
 PARSED_LIMIT = 4096
 
 
@@ -54,7 +55,10 @@ class QuickLockHandler(LockHandler):
     `check_lockstring` (Evennia's `get_extra_display_name_info` parses
     `"perm(Builder)"` for every `look`). Each caller gets its own dict, as
     the handler deletes from its own in place; the parsed entries are
-    shared and never changed. A string that fails to parse is not kept, so
+    shared and never changed. The cache is bounded and drops the string
+    used least recently, so the strings every object loads once (with its
+    own dbref in them) cannot crowd out the few checked on every command.
+    A string that fails to parse is not kept, so
     it fails (and is logged) every time, as in Evennia; the warning Evennia
     logs for an access type given twice in one string comes only with its
     first parse.
@@ -64,12 +68,14 @@ class QuickLockHandler(LockHandler):
         parsed = _PARSED.get(storage_lockstring)
         if parsed is None:
             locks = super()._parse_lockstring(storage_lockstring)
-            parsed = {
+            parsed = _PARSED[storage_lockstring] = {
                 access_type: (LockExpression(expression), functions, raw)
                 for access_type, (expression, functions, raw) in locks.items()
             }
-            if len(_PARSED) < PARSED_LIMIT:
-                _PARSED[storage_lockstring] = parsed
+            while len(_PARSED) > PARSED_LIMIT:
+                _PARSED.popitem(last=False)
+        else:
+            _PARSED.move_to_end(storage_lockstring)
         return dict(parsed)
 
 

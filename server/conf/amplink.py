@@ -46,6 +46,7 @@ from evennia.utils import logger
 from twisted.internet import defer
 from twisted.protocols.amp import ASK
 
+
 def enabled():
     """False when TIMMY_AMP_ANSWERS is 1/on/yes/true (the stock AMP link)."""
     raw = os.environ.get("TIMMY_AMP_ANSWERS", "0").strip().lower()
