@@ -14,7 +14,6 @@ the game no longer sends, so the counts are not true by construction.
 
 import os
 import pickle
-import time
 import zlib
 from types import SimpleNamespace
 from unittest import TestCase, mock
@@ -24,24 +23,15 @@ from evennia.server.amp_client import AMPClientFactory, AMPServerClientProtocol
 from evennia.server.portal import amp as evennia_amp
 from evennia.server.portal.amp_server import AMPServerFactory
 from twisted.application import internet
-from twisted.internet import defer, protocol, reactor, task
+from twisted.internet import defer, protocol, reactor
 from twisted.protocols import amp as twisted_amp
 
-from server.conf import amplink
+from server.conf import amplink, sendnow
 
-from .support.reactor import ReactorTestCase
+from .support.reactor import ReactorTestCase, until, waiting_bytes
 
 SESSION = SimpleNamespace(sessid=7)
 
-
-@defer.inlineCallbacks
-def until(predicate, timeout=5.0):
-    """Spin the reactor until `predicate()` is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("the AMP link did not get there in time")
-        yield task.deferLater(reactor, 0.01, lambda: None)
 
 
 def _record_boxes(amp_protocol):
@@ -211,6 +201,23 @@ class AmpLinkTests(ReactorTestCase):
         with self.assertRaises(twisted_amp.UnhandledCommand):
             yield sent
         self.assertTrue(portal_to_launcher.transport.connected)
+
+
+    @defer.inlineCallbacks
+    def test_each_message_leaves_in_the_turn_it_was_sent_both_ways(self):
+        portal_side, server_side = yield self.link()
+        server_side.send_MsgServer2Portal(SESSION, text=(("to the player",), {}))
+        self.assertIn(b"MsgServer2Portal", waiting_bytes(portal_side.transport))
+        portal_side.send_MsgPortal2Server(SESSION, text=(("look",), {}))
+        self.assertIn(b"MsgPortal2Server", waiting_bytes(server_side.transport))
+
+    @defer.inlineCallbacks
+    def test_without_send_now_a_message_waits_for_the_reactors_next_turn(self):
+        portal_side, server_side = yield self.link()
+        with mock.patch.object(sendnow, "ENABLED", False):
+            server_side.send_MsgServer2Portal(SESSION, text=(("to the player",), {}))
+        self.assertEqual(waiting_bytes(portal_side.transport, wait=0.2), b"")
+        yield until(lambda: evennia.PORTAL_SESSION_HANDLER.data_out.called)
 
 
 class UseClientSettingTests(TestCase):

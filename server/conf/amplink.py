@@ -18,6 +18,8 @@ How: the Portal's and the Server's AMP protocols are Evennia's own with
 - sends those two commands with Twisted's own `requiresAnswer = False`:
   the same command name and the same argument on the wire, without the
   `_ask` key, so the receiver sends no answer;
+- writes each of those messages at once, not at the end of the reactor's
+  turn (`server/conf/sendnow.py` says why);
 - receives every box that asked for no answer through a responder whose
   failure is logged (through `evennia.utils.logger`) and dropped. Twisted
   closes an AMP connection on a failure it has no answer box for; the
@@ -45,6 +47,8 @@ from evennia.server.portal.amp_server import AMPServerProtocol
 from evennia.utils import logger
 from twisted.internet import defer
 from twisted.protocols.amp import ASK
+
+from server.conf import sendnow
 
 
 def enabled():
@@ -93,7 +97,7 @@ class UnansweredMessagesMixin:
     unanswered = UNANSWERED
 
     def callRemote(self, commandType, *args, **kwargs):  # noqa: N802, N803 - Twisted's names
-        """Send a command; the two message commands without asking for an answer.
+        """Send a command; the two message commands without asking for an answer, at once.
 
         Returns:
             Deferred: As Evennia's callers expect: for an unanswered message
@@ -107,6 +111,7 @@ class UnansweredMessagesMixin:
             super().callRemote(unanswered, *args, **kwargs)
         except Exception:  # what the stock Deferred would have carried
             return defer.fail()
+        sendnow.send_now(self.transport)
         return defer.succeed({})
 
     def peer_is_game(self):

@@ -155,6 +155,10 @@ COMMAND_PARSER = "server.conf.cmdparser.cmdparser"
 AMP_SERVER_PROTOCOL_CLASS = "server.conf.amplink.PortalAMPProtocol"
 AMP_CLIENT_PROTOCOL_CLASS = "server.conf.amplink.ServerAMPProtocol"
 
+# Evennia's Portal session handler, writing a session's output at once
+# instead of at the end of the reactor's turn (server/conf/sendnow.py).
+PORTAL_SESSION_HANDLER_CLASS = "server.conf.sendnow.SendNowPortalSessionHandler"
+
 # The one data file that defines the regions (names, aliases, descriptions,
 # housed services, exits). The builder reads it; see world/builder.py.
 TIMMY_REGIONS_FILE = os.path.join(GAME_DIR, "world", "regions.toml")  # noqa: F405

@@ -12,7 +12,11 @@ test, and after it only Script ticks and the connection attempts of the
 heartbeat's probes are cleared; anything else a test leaves is still caught.
 """
 
-from twisted.internet import reactor
+import select
+import socket
+import time
+
+from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 FOREIGN_TIMERS = ("ScriptBase._step_task", "startConnectionAttempts")
@@ -39,3 +43,27 @@ class ReactorTestCase(unittest.TestCase):
         for call in reactor.getDelayedCalls():
             if call.active() and _is_foreign(call):
                 call.cancel()
+
+
+@defer.inlineCallbacks
+def until(predicate, timeout=5.0):
+    """Spin the reactor until `predicate()` is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition was not met in time")
+        yield task.deferLater(reactor, 0.01, lambda: None)
+
+
+def waiting_bytes(transport, wait=1.0):
+    """What has arrived on a TCP `transport`'s socket and is not read yet.
+
+    Waits up to `wait` seconds for the first bytes without turning the
+    reactor (bytes still in a Twisted buffer cannot arrive meanwhile), then
+    peeks: the bytes stay for the protocol. Loopback delivers a `send()`
+    soon, but not always before it returns.
+    """
+    readable, _, _ = select.select([transport.socket], [], [], wait)
+    if not readable:
+        return b""
+    return transport.socket.recv(65536, socket.MSG_PEEK | socket.MSG_DONTWAIT)
