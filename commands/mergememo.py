@@ -18,8 +18,11 @@ chain then gives the same object every time, so the next step hits too.
 What the fingerprint sees: which set (its identity, unless it is empty),
 its command lists (identity and length; `NameIndexedCmdSet` also counts
 every assignment of `commands`, which `add()` and `remove()` end with) and
-every option a merge reads or copies. An entry holds the sets and lists it
-was keyed on, so none of their ids can be reused while it lives. What it
+every option a merge reads or copies, the object the set sits on by
+identity (a merge copies the reference; hashing a database object is a
+Django call, a tenth of the lookup's cost). An entry holds the sets and
+lists it was keyed on, and through them that object, so none of their ids
+can be reused while it lives. What it
 cannot see, like Evennia's own merge cache and commands/mergekeeper.py, is a
 command swapped inside a list in place at the same length; nothing in this
 game does that. A result is shared by everyone whose merge gives it. Evennia
@@ -46,7 +49,8 @@ def fingerprint(cmdset):
     """
     commands, system = cmdset.commands, cmdset.system_commands
     identity = (id(cmdset), id(commands), id(system)) if commands or system else None
-    options = tuple(getattr(cmdset, name) for name in cmdset.to_duplicate)
+    options = tuple(id(value) if name == "cmdsetobj" else value
+                    for name, value in ((name, getattr(cmdset, name)) for name in cmdset.to_duplicate))
     return (identity, len(commands), len(system), getattr(cmdset, "commands_version", None), options,
             tuple(sorted(cmdset.key_mergetypes.items())))
 
@@ -74,15 +78,14 @@ def remembered_merge(owner, kind, other, merge):
     Returns:
         CmdSet: The merged set (the remembered object on a hit).
     """
-    try:
-        key = (kind, fingerprint(owner), fingerprint(other))
-        hash(key)
-    except TypeError:  # an unhashable option (an unsaved cmdsetobj): just merge
-        return merge()
+    key = (kind, fingerprint(owner), fingerprint(other))
     memo = owner.__dict__.get(_MEMO_ATTRIBUTE)
     if memo is None:
         memo = owner.__dict__[_MEMO_ATTRIBUTE] = OrderedDict()
-    entry = memo.get(key)
+    try:
+        entry = memo.get(key)
+    except TypeError:  # an unhashable option: just merge
+        return merge()
     if entry is not None and entry[2] == _state_of(entry[1]):
         memo.move_to_end(key)
         return entry[1]

@@ -194,8 +194,17 @@ class MergeMemoTests(EvenniaTest):
         self.assertEqual([cmd.key for cmd in again.commands].count("look"), 2)
         self.assertIs(self.low + self.high, again)
 
+    def test_the_object_a_set_sits_on_counts_by_identity(self):
+        self.high.cmdsetobj = ["not", "hashable"]  # Evennia copies it, never hashes or compares it
+        first = self.low + self.high
+        self.assertIs(self.low + self.high, first)
+        self.high.cmdsetobj = ["not", "hashable"]  # equal, but another object
+        second = self.low + self.high
+        self.assertIsNot(second, first)
+        self.assertEqual(names(second), names(first))
+
     def test_a_set_with_an_unhashable_option_is_merged_every_time(self):
-        self.high.cmdsetobj = ["not", "hashable"]
+        self.high.errmessage = ["not", "hashable"]
         first = self.low + self.high
         self.assertIsNot(self.low + self.high, first)
         self.assertEqual(names(first), names(self.low + self.high))
