@@ -16,8 +16,12 @@ memory of the Server, the Portal and the agent processes:
   4  as 3, the fake Ollama answering in 20 s
   5  as 4 + the reactor blocked 0.5 s every 5 s on purpose (negative control)
 
-plus each world idle (the operator alone). It prints a table, the ratios to
-case 1 and the targets. A benchmark, never part of the test suite.
+plus each world idle (the operator alone), and Timmy World idle once more
+after case 5 (blocker, agents and players gone, the probes answering, the
+first heartbeat interval back): the machine drifts over the minutes between
+cases, so Timmy World's idle p99 is taken over both idle windows, before and
+after. It prints a table, the ratios to case 1 and the targets. A
+benchmark, never part of the test suite.
 
     .venv/bin/python bench/latency.py [--quick] [--players 100] [--samples 2000]
 """
@@ -125,14 +129,14 @@ class Bench:
             time.sleep(seconds - uptime)
 
     def start_dummies(self, world, name, stack):
-        """Start the dummyrunner (stopped when `stack` closes); return how many logged in."""
+        """Start the dummyrunner (stopped when `stack` closes); return (how many logged in, the runner)."""
         dummies = DummyRunner(world.game_dir, self.args.players, world.env,
                               os.path.join(self.workdir, f"dummyrunner-{name}.log")).start()
         stack.callback(dummies.stop)
         count = dummies.wait_logged_in(self.args.login_timeout)
         self.say(f"{count}/{self.args.players} dummy players logged in")
         time.sleep(self.args.settle)
-        return count
+        return count, dummies
 
     def run_stock(self):
         """Case 1 (and stock idle)."""
@@ -146,7 +150,7 @@ class Bench:
             stack.callback(client.close)
             self.settle(world)
             self.measure("1i", "stock Evennia, idle", world, client, lag_file)
-            count = self.start_dummies(world, "stock", stack)
+            count, _ = self.start_dummies(world, "stock", stack)
             self.measure("1", f"stock Evennia, {count} players", world, client, lag_file)
 
     def run_timmy(self):
@@ -170,7 +174,8 @@ class Bench:
             stack.callback(client.close)
             self.settle(world)
             self.measure("2i", "Timmy World, idle", world, client, lag_file)
-            count = self.start_dummies(world, "timmy", stack)
+            idle_interval = self.heartbeat_interval(client)
+            count, dummies = self.start_dummies(world, "timmy", stack)
             self.measure("2", f"Timmy World, {count} players", world, client, lag_file)
 
             hang.hang = True
@@ -193,6 +198,31 @@ class Bench:
             time.sleep(1)
             self.measure("5", f"as 4 + reactor blocked {BLOCK.replace('/', ' s every ')} s (control)",
                          world, client, lag_file)
+            self.back_to_idle(world, client, dummies, hang, idle_interval)
+            self.measure("2j", "Timmy World, idle again (after case 5)", world, client, lag_file)
+
+    def back_to_idle(self, world, client, dummies, hang, interval):
+        """Undo cases 2-5: no blocker, agents or players, the probes answering, the first interval."""
+        answer = client.command("py from server.conf import reactorprobe; print(reactorprobe.stop_blockers())")
+        if not re.search(r"^\s*1\s*$", answer, re.M):
+            raise RuntimeError(f"could not stop the blocker: {answer!r}")
+        world.timmy("agents", "stop")
+        dummies.stop()
+        hang.hang = False
+        answer = client.command(f"@heartbeat/interval {interval}")
+        if str(interval) not in answer:
+            raise RuntimeError(f"@heartbeat/interval {interval} was not accepted: {answer!r}")
+        time.sleep(self.args.settle)
+
+    @staticmethod
+    def heartbeat_interval(client):
+        """The heartbeat's interval in seconds, asked of the live world."""
+        answer = client.command("py from world.heartbeat.service import heartbeat_script;"
+                                " print(heartbeat_script().interval)")
+        found = re.search(r"^\s*(\d+)\s*$", answer, re.M)
+        if found is None:
+            raise RuntimeError(f"could not read the heartbeat interval: {answer!r}")
+        return int(found.group(1))
 
     def start_agents(self, world, client, warmup=None):
         """Start the agent supervisor, wait until the five are online, then `warmup` seconds."""
@@ -272,8 +302,11 @@ def targets(by):
         out.append((f"case 3 p99 {p99('3'):.1f} ms <= 0.2 x case 1 p99 ({0.2 * p99('1'):.1f} ms)",
                     p99("3") <= 0.2 * p99("1")))
     if {"2i", "3"} <= by.keys():
-        out.append((f"case 3 p99 {p99('3'):.1f} ms <= 1.2 x Timmy idle p99 ({1.2 * p99('2i'):.1f} ms)",
-                    p99("3") <= 1.2 * p99("2i")))
+        idle = percentile(by["2i"].looks + (by["2j"].looks if "2j" in by else []), .99)
+        windows = (f"both idle windows: before {p99('2i'):.1f}, after {p99('2j'):.1f}" if "2j" in by
+                   else "the idle window")
+        out.append((f"case 3 p99 {p99('3'):.1f} ms <= 1.2 x Timmy idle p99 ({1.2 * idle:.1f} ms; idle p99"
+                    f" {idle:.1f} ms over {windows})", p99("3") <= 1.2 * idle))
     if {"3", "4"} <= by.keys():
         out.append((f"case 4 p99 {p99('4'):.1f} ms within 10 % of case 3 ({p99('3'):.1f} ms)",
                     abs(p99("4") - p99("3")) <= 0.1 * p99("3")))

@@ -329,3 +329,12 @@ class TestLagProbe(ReactorTestCase):
         self.assertGreater(max(lags), 150)
         self.assertGreaterEqual(sum(1 for lag in lags if lag >= 20), 7)  # one sample per missed tick
         self.assertLess(sorted(lags)[len(lags) // 2], 20)  # the other ticks were on time
+
+    def test_the_control_blocker_is_stopped_by_stop_blockers(self):
+        blocker = reactorprobe.start_blocker("0.001/60")
+        self.addCleanup(lambda: blocker.running and blocker.stop())
+        self.assertTrue(blocker.running)
+        self.assertEqual(reactorprobe.stop_blockers(), 1)
+        self.assertFalse(blocker.running)
+        self.assertEqual(reactorprobe.stop_blockers(), 0)
+

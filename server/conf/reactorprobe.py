@@ -14,7 +14,8 @@ waits. `bench/latency.py` measures it with these switches:
   garbage collection that takes 5 ms or more.
 - `TIMMY_BENCH_BLOCK_REACTOR=0.5/5`: BENCHMARK ONLY, the negative control.
   Blocks the reactor on purpose (`time.sleep(0.5)` every 5 s) to prove the
-  harness catches blocking (`start_blocker()` does the same at run time).
+  harness catches blocking (`start_blocker()` does the same at run time,
+  `stop_blockers()` ends it).
   Never set it on a real world.
 
 Only the standard library and Twisted are used, so the benchmark can drop
@@ -34,6 +35,7 @@ from twisted.internet.task import LoopingCall
 PROBE_ENV = "TIMMY_LAG_PROBE_FILE"
 BLOCK_ENV = "TIMMY_BENCH_BLOCK_REACTOR"
 STALL_ENV = "TIMMY_STALL_FILE"
+_BLOCKERS = []  # what start_blocker() started, for stop_blockers()
 
 
 class LagProbe:
@@ -170,7 +172,17 @@ def start_blocker(spec):
     duration, period = float(duration), float(period or 5)
     loop = LoopingCall(time.sleep, duration)
     loop.start(period, now=False)
+    _BLOCKERS.append(loop)
     return loop
+
+
+def stop_blockers():
+    """BENCHMARK ONLY: stop every blocker started in this process; return how many ran."""
+    running = [loop for loop in _BLOCKERS if loop.running]
+    for loop in running:
+        loop.stop()
+    _BLOCKERS.clear()
+    return len(running)
 
 
 def start_from_env(environ=None):
