@@ -80,7 +80,7 @@ def run(args, workdir):
         time.sleep(2)  # tcpdump is listening
         client.command(MARKER)  # names the operator's session in the capture
         phases["operator alone"] = measure(client, args.samples)
-        count = bench.start_dummies(world, "hops", stack)
+        count, _ = bench.start_dummies(world, "hops", stack)
         phases[f"{count} players"] = measure(client, args.samples)
         if args.agents:
             hang.hang = True
