@@ -39,6 +39,17 @@ class RuntimeConfig:
     observation_tokens: int = 600
     candidate_plans: int = 3
     talk_min_interval: float = 2.0
+    nice: int = 10
+
+
+def _niceness(name, default):
+    """A niceness increment from the environment: a whole number from 0 (as the world) to 19."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 19:
+        raise SystemExit(f"{name}={raw!r} must be a whole number from 0 to 19.")
+    return int(raw)
 
 
 def from_environment():
@@ -57,4 +68,5 @@ def from_environment():
         min_decision_interval=_float("TIMMY_AGENT_MIN_INTERVAL", 5.0),
         breaker_failures=int(_float("TIMMY_AGENT_BREAKER_FAILURES", 3)),
         breaker_reset=_float("TIMMY_AGENT_BREAKER_RESET", 60.0),
+        nice=_niceness("TIMMY_AGENT_NICE", 10),
     )

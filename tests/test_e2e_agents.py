@@ -18,6 +18,12 @@ AGENTS = ("Timmy", "Allegro", "Allegro-Primus", "Ezra", "Bezalel")
 LOOK = r"Exits:[^\n]*\n(?:Characters:[^\n]*\n)?"
 
 
+def niceness(pid):
+    """The nice value of process `pid` (field 19 of /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[16])
+
+
 class TestAgentsInTheWorld(TestCase):
     @classmethod
     def setUpClass(cls):
@@ -65,6 +71,15 @@ class TestAgentsInTheWorld(TestCase):
         self.assertRegex(agents, r"Bezalel\s+yes\s+planner\s+The Vault")
         self.assertRegex(agents, r"Allegro\s+yes\s+\w+\s+The Forge")
         self.until("look", r"The Hearth[\s\S]*Characters:[^\n]*Timmy")
+        # each agent runs 10 steps below the world's processes (TIMMY_AGENT_NICE)
+        server_nice = niceness(self.pid_in("server", "server.pid"))
+        for name in AGENTS:
+            self.assertEqual(niceness(self.pid_in("agents", "run", f"{name.lower()}.pid")), server_nice + 10, name)
+
+    def pid_in(self, *path):
+        """The pid written in the live world's file at `path` (under its game folder)."""
+        with open(os.path.join(self.world.game_dir, *path)) as handle:
+            return int(handle.read().split()[0])
 
     def test_2_talk_gets_an_in_character_answer(self):
         self.until("@agents", r"Timmy\s+yes")
