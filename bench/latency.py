@@ -157,22 +157,7 @@ class Bench:
         """Cases 2 to 5 (and Timmy World idle) on one world."""
         lag_file = os.path.join(self.workdir, "lag-timmy.txt")
         with contextlib.ExitStack() as stack:
-            hang = SwitchableHTTP().start()
-            stack.callback(hang.stop)
-            ollama_port = free_port()
-            ollamas = [FakeOllamaProcess(ollama_port, 2).start()]
-            stack.callback(lambda: [fake.stop() for fake in ollamas])
-            env = dict(self.probe_env(lag_file, "timmy"), OLLAMA_HOST=ollamas[0].url, TIMMY_OPEN_REGISTRATION="1",
-                       TIMMY_AGENTS="0", TIMMY_AGENT_IDLE_TICK=str(self.args.agent_idle_tick),
-                       TIMMY_AGENT_MIN_INTERVAL="1")
-            env.update(self.args.world_env)  # --world-env wins, even over the settings above
-            world = timmy_world(env, hang.url, HANG_TIMEOUT)
-            stack.callback(world.cleanup)
-            self.say("starting Timmy World ...")
-            world.start()
-            client = LookClient(world.telnet_port, world.username, world.password)
-            stack.callback(client.close)
-            self.settle(world)
+            world, client, hang, ollamas = self.start_timmy(stack, self.probe_env(lag_file, "timmy"))
             self.measure("2i", "Timmy World, idle", world, client, lag_file)
             idle_interval = self.heartbeat_interval(client)
             count, dummies = self.start_dummies(world, "timmy", stack)
@@ -188,7 +173,7 @@ class Bench:
 
             world.timmy("agents", "stop")
             ollamas[0].stop()
-            ollamas.append(FakeOllamaProcess(ollama_port, 20).start())
+            ollamas.append(FakeOllamaProcess(ollamas[0].port, 20).start())
             self.start_agents(world, client, warmup=max(self.args.warmup, 22))
             self.measure("4", "as 3, Ollama answering in 20 s", world, client, lag_file)
 
@@ -200,6 +185,33 @@ class Bench:
                          world, client, lag_file)
             self.back_to_idle(world, client, dummies, hang, idle_interval)
             self.measure("2j", "Timmy World, idle again (after case 5)", world, client, lag_file)
+
+    def start_timmy(self, stack, env):
+        """Timmy World on a fake Ollama and a switchable HTTP service, the operator logged in, the Server settled.
+
+        Args:
+            stack (ExitStack): Everything started is stopped when it closes.
+            env (dict): Environment for the world; --world-env wins over it and over the defaults here.
+
+        Returns:
+            tuple: (world, operator's LookClient, SwitchableHTTP, [FakeOllamaProcess answering in 2 s]);
+                the list so a case can put another fake on the same port.
+        """
+        hang = SwitchableHTTP().start()
+        stack.callback(hang.stop)
+        ollamas = [FakeOllamaProcess(free_port(), 2).start()]
+        stack.callback(lambda: [fake.stop() for fake in ollamas])
+        env = dict(env, OLLAMA_HOST=ollamas[0].url, TIMMY_OPEN_REGISTRATION="1", TIMMY_AGENTS="0",
+                   TIMMY_AGENT_IDLE_TICK=str(self.args.agent_idle_tick), TIMMY_AGENT_MIN_INTERVAL="1")
+        env.update(self.args.world_env)
+        world = timmy_world(env, hang.url, HANG_TIMEOUT)
+        stack.callback(world.cleanup)
+        self.say("starting Timmy World ...")
+        world.start()
+        client = LookClient(world.telnet_port, world.username, world.password)
+        stack.callback(client.close)
+        self.settle(world)
+        return world, client, hang, ollamas
 
     def back_to_idle(self, world, client, dummies, hang, interval):
         """Undo cases 2-5: no blocker, agents or players, the probes answering, the first interval."""

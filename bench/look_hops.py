@@ -34,11 +34,8 @@ import time
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, GAME_DIR)
 
-from bench.latency import HANG_TIMEOUT, Bench, parse_args, percentile  # noqa: E402
+from bench.latency import Bench, parse_args, percentile  # noqa: E402
 from bench.support import hops  # noqa: E402
-from bench.support.looks import LookClient  # noqa: E402
-from bench.support.services import FakeOllamaProcess, SwitchableHTTP, free_port  # noqa: E402
-from bench.support.worlds import timmy_world  # noqa: E402
 
 MARKER = "hopsmarker"
 
@@ -58,21 +55,10 @@ def stop_capture(process):
 def run(args, workdir):
     """Start the world, capture the phases; return ({phase: (since, until, client times)}, capture info)."""
     bench = Bench(parse_args(["--only", "timmy", "--players", str(args.players)]), workdir)
+    bench.args.world_env = args.world_env
     phases = {}
     with contextlib.ExitStack() as stack:
-        hang = SwitchableHTTP().start()
-        stack.callback(hang.stop)
-        ollama = FakeOllamaProcess(free_port(), 2).start()
-        stack.callback(ollama.stop)
-        env = dict(OLLAMA_HOST=ollama.url, TIMMY_OPEN_REGISTRATION="1", TIMMY_AGENTS="0",
-                   TIMMY_AGENT_IDLE_TICK="5", TIMMY_AGENT_MIN_INTERVAL="1", **args.world_env)
-        world = timmy_world(env, hang.url, HANG_TIMEOUT)
-        stack.callback(world.cleanup)
-        bench.say("starting Timmy World ...")
-        world.start()
-        client = LookClient(world.telnet_port, world.username, world.password)
-        stack.callback(client.close)
-        bench.settle(world)
+        world, client, hang, _ = bench.start_timmy(stack, {})
         amp_port = world.port_base + 4  # server/conf/settings.py lays the ports out from the base
         pcap = os.path.join(workdir, "look.pcap")
         dump = capture(pcap, (world.telnet_port, amp_port), open(os.path.join(workdir, "tcpdump.log"), "w"))
