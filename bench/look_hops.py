@@ -47,7 +47,9 @@ def capture(path, ports, log):
                              "-U", "-w", path, expression], stdout=subprocess.DEVNULL, stderr=log)
 
 
-def stop_capture(process):
+def stop_capture(process, drain=2.0):
+    """Stop tcpdump once it had `drain` seconds to write what the kernel still holds for it."""
+    time.sleep(drain)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=30)
 
