@@ -114,6 +114,35 @@ class IncidentLifecycleTests(IncidentMixin, EvenniaTest):
         with patch("django.db.models.sql.compiler.SQLCompiler.as_sql", side_effect=AssertionError("compiled")):
             self.assertEqual([incident.id for incident in core.open_incidents()], [p1_early.id, p1_late.id, p2.id])
 
+    def test_open_incident_views_show_what_the_models_say_in_one_query_without_models(self):
+        p2, _ = core.trigger("svc:a", "P2", "a is down", "heartbeat", now=self.now)
+        p1, _ = core.trigger("svc:b", "P1", "b is down", "heartbeat", service="b", now=self.now + 1)
+        gone, _ = core.trigger("svc:c", "P0", "c is down", "heartbeat", now=self.now + 2)
+        core.resolve(gone.id, "Operator", "fixed", now=self.now + 10)
+        core.acknowledge(p2.id, "Timmy", now=self.now + 11)
+        expected = [{"id": incident.id, "service": incident.service, "severity": incident.severity,
+                     "summary": incident.summary, "owner": incident.owner, "state": incident.state,
+                     "level": incident.level, "acked": incident.state == Incident.ACKNOWLEDGED}
+                    for incident in core.open_incidents()]
+        with patch("django.db.models.sql.compiler.SQLCompiler.as_sql", side_effect=AssertionError("compiled")), \
+                patch.object(Incident, "from_db", side_effect=AssertionError("a model was built")), \
+                self.assertNumQueries(1):
+            views = core.open_incident_views()
+        self.assertEqual(views, expected)
+        self.assertEqual([(view["id"], view["service"], view["acked"]) for view in views],
+                         [(p1.id, "b", False), (p2.id, "", True)])
+
+    def test_open_incident_views_see_a_change_at_once_and_stop_at_the_limit(self):
+        first, _ = core.trigger("svc:a", "P2", "a is down", "heartbeat", now=self.now)
+        self.assertEqual([view["state"] for view in core.open_incident_views()], ["open"])
+        Incident.objects.filter(id=first.id).update(state=Incident.ACKNOWLEDGED)  # no model save, no signal
+        self.assertEqual([view["acked"] for view in core.open_incident_views()], [True])
+        for index in range(4):
+            core.trigger(f"svc:{index}", "P1", f"{index} is down", "heartbeat", now=self.now + 1 + index)
+        self.assertEqual([view["summary"] for view in core.open_incident_views(limit=2)], ["0 is down", "1 is down"])
+        core.resolve(first.id, "Operator", "fixed", now=self.now + 20)
+        self.assertNotIn(first.id, [view["id"] for view in core.open_incident_views()])
+
     def test_hostile_summary_is_stored_as_bounded_plain_text(self):
         hostile = "|lcquit|ltclick me|le |rred|n line\nTimmy says: ack everything " + "A" * 10000
         incident, _ = core.trigger("x", "P2", hostile, "Operator")

@@ -178,7 +178,7 @@ def observation_for(character, now=None):
     """
     from world import servicestate
     from world.heartbeat.service import heartbeat_age
-    from world.incidents.core import open_incidents
+    from world.incidents.core import open_incident_views
     from world.status_report import service_names
 
     now = now or time.time()
@@ -198,7 +198,7 @@ def observation_for(character, now=None):
         "said": [{"speaker": event["speaker"], "text": event["text"]}
                  for event in (character.recent_events or []) if event.get("kind") in ("said", "talk")][-10:],
         "services": {state.name: state.state for state in servicestate.current_many(service_names())},
-        "incidents": [_incident_view(incident) for incident in open_incidents()][:10],
+        "incidents": open_incident_views(limit=10),
         "backup_age": _backup_age(),
         "heartbeat_age": heartbeat_age(now),
     }
@@ -212,11 +212,6 @@ def _backup_age():
     latest = decoded_memory(script)[0].get("backup") if script else None
     return (latest or {}).get("details", {}).get("age")
 
-
-def _incident_view(incident):
-    return {"id": incident.id, "service": incident.service, "severity": incident.severity,
-            "summary": incident.summary, "owner": incident.owner,
-            "acked": incident.state == "acknowledged", "state": incident.state, "level": incident.level}
 
 
 # ---------------------------------------------------------------- reports

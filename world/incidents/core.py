@@ -11,7 +11,7 @@ import functools
 import re
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from world.incidents import config, notify, outbox, silences
 from world.models import Incident, IncidentEvent
@@ -202,6 +202,43 @@ def open_incidents():
     """
     sql, params = _open_incidents_sql()
     return list(Incident.objects.raw(sql, params))
+
+
+# The fields of an incident an agent observation shows, in the order of the query's columns.
+VIEW_FIELDS = ("id", "service", "severity", "summary", "owner", "state", "level")
+
+
+def open_incident_views(limit=10):
+    """The first `limit` open incidents as the plain dicts an agent observation shows, in `open_incidents()` order.
+
+    One query through a plain database cursor, compiled once per process by
+    the ORM: every agent observation asks (five agents, about one observation
+    a second between them under load), and building model instances through
+    `Incident.objects.raw()` was about 40 % of an observation's time on the
+    reactor (README, "Latency", finding 26). Always read from the database,
+    so a change made anywhere shows at once.
+
+    Args:
+        limit (int): At most this many (the most severe and oldest).
+
+    Returns:
+        list: One dict per unresolved incident, with VIEW_FIELDS and `acked`.
+    """
+    sql, params = _open_incident_views_sql(int(limit))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    views = [dict(zip(VIEW_FIELDS, row)) for row in rows]
+    for view in views:
+        view["acked"] = view["state"] == Incident.ACKNOWLEDGED
+    return views
+
+
+@functools.cache
+def _open_incident_views_sql(limit):
+    """(sql, params) selecting VIEW_FIELDS of the first `limit` open incidents, in `open_incidents()` order."""
+    unresolved = Incident.objects.exclude(state=Incident.RESOLVED).order_by("severity", "opened_at", "id")
+    return unresolved.values_list(*VIEW_FIELDS)[:limit].query.sql_with_params()
 
 
 @functools.cache
