@@ -214,7 +214,7 @@ def open_incident_views(limit=10):
     One query through a plain database cursor, compiled once per process by
     the ORM: every agent observation asks (five agents, about one observation
     a second between them under load), and building model instances through
-    `Incident.objects.raw()` was about 40 % of an observation's time on the
+    `Incident.objects.raw()` was about a quarter of an observation's time on the
     reactor (README, "Latency", finding 26). Always read from the database,
     so a change made anywhere shows at once.
 
