@@ -21,7 +21,6 @@ with bench/latency.py's figures.
     .venv/bin/python bench/look_hops.py [--players 100] [--samples 2000] [--agents]
 """
 
-import argparse
 import contextlib
 import os
 import shutil
@@ -36,6 +35,7 @@ sys.path.insert(0, GAME_DIR)
 
 from bench.latency import Bench, parse_args, percentile  # noqa: E402
 from bench.support import hops  # noqa: E402
+from bench.support.phaseargs import parse_phase_args  # noqa: E402
 
 MARKER = "hopsmarker"
 
@@ -110,23 +110,8 @@ def report(phases, info):
               f" {sum(look.portal_out for look in slowest) / len(slowest):.2f} ms")
 
 
-def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--players", type=int, default=100, help="dummyrunner players")
-    parser.add_argument("--samples", type=int, default=2000, help="looks per phase")
-    parser.add_argument("--agents", action="store_true", help="a third phase with the agents and a 5 s heartbeat")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (the capture, logs)")
-    parser.add_argument("--world-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="an environment variable for Timmy World (repeatable)")
-    args = parser.parse_args(argv)
-    if any("=" not in pair or not pair.split("=", 1)[0] for pair in args.world_env):
-        parser.error("--world-env takes NAME=VALUE")
-    args.world_env = dict(pair.split("=", 1) for pair in args.world_env)
-    return args
-
-
 def main(argv=None):
-    args = parse(argv)
+    args = parse_phase_args(__doc__, argv)
     if shutil.which("tcpdump") is None:
         sys.exit("look_hops needs tcpdump (Debian: apt-get install tcpdump) and the right to capture on lo")
     workdir = tempfile.mkdtemp(prefix="timmy-hops-")
