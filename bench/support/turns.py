@@ -70,9 +70,9 @@ def slowest(records, looks, operator, fraction=0.01):
             lines.append(f"  {total:6.2f} ms: not found in the Server's records")
             continue
         start, took = served[index]
-        before = [record for record in records
-                  if record[0] + record[1] / 1000 >= sent and record[0] < start and record[4]]
-        names = sorted({kind_of(part, operator) for record in before for part in record[4]} - {"operator text look"})
+        before = [part for record in records if record[0] < start for part in record[4]
+                  if part[0] < start and part[0] + part[1] / 1000 >= sent]
+        names = sorted({kind_of(part, operator) for part in before})
         waited.update(names or ["nothing"])
         lines.append(f"  {total:6.2f} ms: the Server started it after {1000 * (start - sent):.2f} ms and took"
                      f" {took:.2f} ms; ran before it: {', '.join(names) or 'nothing'}")
