@@ -213,7 +213,6 @@ def _backup_age():
     return (latest or {}).get("details", {}).get("age")
 
 
-
 # ---------------------------------------------------------------- reports
 
 REPORT_LIMITS = {"goal": 80, "decision": 200, "reason": 200, "error": 200, "note": 300}
