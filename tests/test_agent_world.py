@@ -23,7 +23,9 @@ from world import agentfleet
 from world.agentfleet import ensure_agents
 from world.builder import find_region
 from world.incidents import core
+from world.reactorturns import in_turns
 
+from .support.clocks import ReactorTurnClock
 from .support.fixtures import BuiltWorldMixin
 from .support.incidents import IncidentMixin
 
@@ -137,17 +139,55 @@ class PerceptionTests(AgentWorldMixin, IncidentMixin, EvenniaCommandTest):
         self.assertTrue(any("autonomy" in entry["text"] for entry in timmy.notebook))
 
     def test_inputfuncs_answer_only_agent_sessions(self):
-        timmy = self.agent("Timmy")
-        with patch.object(self.session, "msg") as send:
+        timmy, clock = self.agent("Timmy"), ReactorTurnClock()
+        def turns(calls, reactor=None, **options):  # the inputfunc asks for the reactor: the test's clock instead
+            return in_turns(calls, reactor=clock, **options)
+
+        with patch.object(self.session, "msg") as send, patch("world.reactorturns.in_turns", turns):
             inputfuncs.agent_observe(self.session)  # the test session puppets a normal character
+            clock.advance(0), clock.advance(0)
         self.assertNotIn("Timmy", str(send.call_args))
         self.session.puppet = timmy
-        with patch.object(self.session, "msg") as send:
+        with patch.object(self.session, "msg") as send, patch("world.reactorturns.in_turns", turns):
             inputfuncs.agent_observe(self.session)
             inputfuncs.agent_report(self.session, mode="hybrid", goal="watch")
+            clock.advance(0), clock.advance(0)
         payload = send.call_args.kwargs["agent_observation"][0][0]
         self.assertEqual(payload["agent"], "Timmy")
         self.assertEqual((timmy.mode, timmy.current_goal), ("hybrid", "watch"))
+
+    def test_an_observation_is_worked_out_in_one_turn_and_sent_in_the_next(self):
+        timmy, clock, done = self.agent("Timmy"), ReactorTurnClock(), []
+        self.session.puppet = timmy
+        with patch.object(self.session, "msg") as send, \
+                patch("world.agentfleet.observation_for", wraps=agentfleet.observation_for) as work:
+            agentfleet.answer_observation(self.session, timmy, reactor=clock).addCallback(done.append)
+            seen = [(work.call_count, send.call_count)]
+            for _ in range(3):
+                clock.advance(0)
+                seen.append((work.call_count, send.call_count))
+        self.assertEqual(seen, [(0, 0), (1, 0), (1, 1), (1, 1)])
+        self.assertEqual(done, [None])
+        self.assertEqual(send.call_args.kwargs["agent_observation"][0][0]["agent"], "Timmy")
+
+    def test_a_session_gone_between_the_turns_is_sent_nothing(self):
+        timmy, clock = self.agent("Timmy"), ReactorTurnClock()
+        with patch.object(self.session, "msg") as send:
+            agentfleet.answer_observation(self.session, timmy, reactor=clock)
+            clock.advance(0)
+            with patch("evennia.server.sessionhandler.SESSION_HANDLER.get", return_value=None):
+                clock.advance(0)
+        send.assert_not_called()
+
+    def test_a_failing_observation_is_logged_and_nothing_is_sent(self):
+        timmy, clock, done = self.agent("Timmy"), ReactorTurnClock(), []
+        with patch.object(self.session, "msg") as send, patch("world.agentfleet.logger") as log, \
+                patch("world.agentfleet.observation_for", side_effect=RuntimeError("database is locked")):
+            agentfleet.answer_observation(self.session, timmy, reactor=clock).addCallback(done.append)
+            clock.advance(0), clock.advance(0)
+        send.assert_not_called()
+        self.assertEqual(done, [None])
+        self.assertIn("database is locked", log.log_trace.call_args.args[0])
 
 
 class AgentCommandTests(AgentWorldMixin, EvenniaCommandTest):

@@ -204,6 +204,43 @@ def observation_for(character, now=None):
     }
 
 
+def answer_observation(session, agent, reactor=None):
+    """Send an agent's session what its character perceives, in two turns of the reactor.
+
+    One turn works the observation out, the next sends it: the send (Evennia
+    packs the message for the Portal and writes it) was about a third of an
+    observation's time on the reactor, and an operator's command read
+    between the two turns runs between them instead of after both (README,
+    "Latency", finding 27). A session gone by the second turn is sent nothing.
+
+    Args:
+        session (ServerSession): The agent runtime's session.
+        agent (AgentCharacter): The character it puppets.
+        reactor (IReactorTime, optional): Where the turns come from (tests pass a clock).
+
+    Returns:
+        Deferred: Fires with None once sent or skipped; a failure is logged.
+    """
+    from world.reactorturns import in_turns
+
+    seen = []
+    steps = in_turns([lambda: seen.append(observation_for(agent)),
+                      lambda: _send_observation(session, seen[0])], reactor=reactor)
+    steps.addErrback(_observation_failed, agent.key)
+    return steps
+
+
+def _send_observation(session, observation):
+    from evennia.server.sessionhandler import SESSION_HANDLER
+
+    if SESSION_HANDLER.get(session.sessid) is session:
+        session.msg(agent_observation=([observation], {}))
+
+
+def _observation_failed(failure, name):
+    logger.log_trace(f"Observation for {name} failed: {failure.getErrorMessage()}")
+
+
 def _backup_age():
     """Age in seconds of the latest backup, as the heartbeat last saw it (None: no backup)."""
     from world.heartbeat.service import decoded_memory, heartbeat_script

@@ -58,10 +58,11 @@ import time  # noqa: E402
 def agent_observe(session, *args, **kwargs):
     """An agent's runtime asks what its character perceives.
 
-    Answered with ["agent_observation", [observation], {}]. Ignored for any
+    Answered with ["agent_observation", [observation], {}] over the next two
+    turns of the reactor (world.agentfleet.answer_observation). Ignored for any
     session that does not puppet an AgentCharacter.
     """
-    from world.agentfleet import observation_for
+    from world.agentfleet import answer_observation
 
     agent = _agent_of(session)
     if agent is None:
@@ -69,7 +70,7 @@ def agent_observe(session, *args, **kwargs):
             session.msg(agent_observation=([{"unavailable": "not puppeting a character yet"}], {}))
         return
     agent.last_seen = time.time()
-    session.msg(agent_observation=([observation_for(agent)], {}))
+    answer_observation(session, agent)
 
 
 def agent_report(session, *args, **kwargs):
