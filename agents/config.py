@@ -9,6 +9,8 @@ match a world started by `make run` on this machine.
 import os
 from dataclasses import dataclass
 
+from world.plaintext import is_number
+
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -47,7 +49,7 @@ def _niceness(name, default):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) > 19:
+    if not is_number(raw) or int(raw) > 19:
         raise SystemExit(f"{name}={raw!r} must be a whole number from 0 to 19.")
     return int(raw)
 

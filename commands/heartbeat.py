@@ -7,6 +7,7 @@ from evennia.utils import logger
 
 from world import status_report
 from world.heartbeat.service import beat, heartbeat_script
+from world.plaintext import is_number
 
 from .command import Command
 
@@ -44,7 +45,7 @@ class CmdHeartbeat(Command):
         if "interval" in self.switches:
             low, high = settings.HEARTBEAT_INTERVAL_BOUNDS
             text = self.args.strip()
-            if not text.isdigit():
+            if not is_number(text):
                 self.refuse(f"The interval must be a whole number of seconds ({low}-{high}). "
                             f"{self.usage()}")
             self.seconds = int(text)

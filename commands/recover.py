@@ -7,6 +7,7 @@ at once.
 """
 
 from world.heartbeat.liveness import AGENT_TAG, AGENT_TAG_CATEGORY
+from world.plaintext import is_number
 from world.recovery import api, playbooks
 from world.recovery.confirm import CODE_PATTERN
 from world.recovery.errors import RecoveryError
@@ -84,7 +85,7 @@ class CmdRecover(Command):
 
     def _run_id(self, text):
         run_id = text.lstrip("#")
-        if run_id and (not run_id.isdigit() or len(run_id) > HISTORY_ID_DIGITS):
+        if run_id and (not is_number(run_id) or len(run_id) > HISTORY_ID_DIGITS):
             self.refuse(f"A run is a number, as @recover/history lists them. {self.usage()}")
         return run_id or None
 

@@ -26,7 +26,7 @@ from evennia.utils.test_resources import EvenniaTest
 
 from world.incidents import core, outbox
 from world.models import Incident
-from world.plaintext import plain_text
+from world.plaintext import is_number, plain_text
 
 from .support import hostile
 from .support.hostile import PAYLOADS, HostileWorldMixin
@@ -397,3 +397,14 @@ class HostileWireChecks:
             markup = response.read().decode()
         self.assertEqual(hostile.page_problems(markup, set(re.findall(r'<script[^>]*\ssrc="([^"]+)"', markup))), [])
         self.assertIn('hx-live-summary <img src=x onerror="alert(1)">', hostile.page_text(markup))
+
+
+class NumberCheckTests(TestCase):
+    def test_only_the_digits_0_to_9_make_a_number(self):
+        for text in ("0", "12", "007"):
+            self.assertTrue(is_number(text), text)
+        for text in ("", " 1", "1.5", "-1", "\u00b9", "\u0663", "\uff11", "12a", None, 12):
+            self.assertFalse(is_number(text), repr(text))
+        self.assertTrue("\u00b9".isdigit())  # why str.isdigit() alone is not enough: int() refuses it
+        with self.assertRaises(ValueError):
+            int("\u00b9")

@@ -78,6 +78,7 @@ class IncidentCommandTests(IncidentMixin, EvenniaCommandTest):
         self.call(CmdAck(), "", "Usage: @ack <id>")
         self.call(CmdAck(), "42", "There is no incident #42.")
         self.call(CmdAck(), "abc", "'abc' is not an incident id")
+        self.call(CmdAck(), "\u00b9", "'\u00b9' is not an incident id")  # a digit to str.isdigit(), not to int()
         self.call(CmdResolve(), str(incident.id), f"Incident #{incident.id} is resolved.")
         self.call(CmdResolve(), str(incident.id), f"Incident #{incident.id} is already resolved.")
         self.call(CmdAck(), str(incident.id), f"Incident #{incident.id} is already resolved.")

@@ -65,3 +65,12 @@ def plain_text(text, limit=None):
     if limit and len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return _HOSTLESS_URL.sub("\\1\uff1a", text)
+
+
+def is_number(text):
+    """Whether `text` is a non-empty run of the digits 0-9 (what an id or a count is typed as).
+
+    `str.isdigit()` alone is also true for characters such as `¹` that
+    `int()` refuses, so a check with it lets a traceback through.
+    """
+    return isinstance(text, str) and text.isascii() and text.isdigit()

@@ -20,6 +20,7 @@ from django.conf import settings
 from web.status import charts
 from world import servicestate
 from world.heartbeat import history
+from world.plaintext import is_number
 from world.presentation import age_text, latency_text, plain_text
 
 DAY = 86400.0
@@ -84,7 +85,7 @@ def parse_hours(raw, default=DEFAULT_HOURS):
     if raw is None or str(raw).strip() == "":
         return default
     text = str(raw).strip()
-    if not text.isdigit() or len(text) > 6:
+    if not is_number(text) or len(text) > 6:
         raise BadHours(f"hours must be a whole number from 1 to {max_hours()}")
     hours = int(text)
     if not 1 <= hours <= max_hours():

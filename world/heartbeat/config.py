@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from world.plaintext import is_number
+
 KINDS = ("http", "ollama", "tcp", "disk", "evennia", "agents", "backup")
 SEVERITIES = ("P0", "P1", "P2")
 CRITICAL_SEVERITIES = ("P0", "P1")
@@ -144,7 +146,7 @@ def _check_target(label, kind, target):
             raise CheckConfigError(f"{label}: 'target' must be an http(s) URL, got {target!r}")
     elif kind == "tcp":
         host, _, port = target.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not is_number(port) or not 0 < int(port) < 65536:
             raise CheckConfigError(f"{label}: 'target' must be host:port, got {target!r}")
     elif kind == "disk" and not target:
         raise CheckConfigError(f"{label}: 'target' must be a path on the filesystem to watch")

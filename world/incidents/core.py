@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from world.incidents import config, notify, outbox, silences
 from world.models import Incident, IncidentEvent
+from world.plaintext import is_number
 from world.presentation import plain_text
 
 SUMMARY_LIMIT = 200
@@ -78,7 +79,7 @@ def trigger(fingerprint, severity, summary, actor, source="manual", service="", 
 def find(incident_id):
     """The incident with this id (an int or '#12'), or an IncidentError."""
     text = str(incident_id).strip().lstrip("#")
-    if not text.isdigit() or len(text) > 9:
+    if not is_number(text) or len(text) > 9:
         raise IncidentError(f"'{plain_text(incident_id, 20)}' is not an incident id (a number like 12).")
     incident = Incident.objects.filter(id=int(text)).first()
     if incident is None:

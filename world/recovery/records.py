@@ -12,6 +12,7 @@ from django.db import transaction
 from evennia.utils import logger
 
 from world.models import RecoveryRun, RecoveryStep
+from world.plaintext import is_number
 from world.presentation import plain_text
 
 EXCERPT_LIMIT = 2000
@@ -118,7 +119,7 @@ def recent_runs(limit=15):
 def find_run(run_id):
     """The run with this id (an int or '#12'), or None."""
     text = str(run_id).strip().lstrip("#")
-    if not text.isdigit() or len(text) > 9:
+    if not is_number(text) or len(text) > 9:
         return None
     return RecoveryRun.objects.filter(id=int(text)).first()
 
