@@ -27,7 +27,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +34,7 @@ sys.path.insert(0, GAME_DIR)
 
 from bench.latency import Bench, parse_args, percentile  # noqa: E402
 from bench.support import hops  # noqa: E402
-from bench.support.phaseargs import parse_phase_args  # noqa: E402
+from bench.support.phaseargs import parse_phase_args, work_folder  # noqa: E402
 
 MARKER = "hopsmarker"
 
@@ -114,15 +113,9 @@ def main(argv=None):
     args = parse_phase_args(__doc__, argv)
     if shutil.which("tcpdump") is None:
         sys.exit("look_hops needs tcpdump (Debian: apt-get install tcpdump) and the right to capture on lo")
-    workdir = tempfile.mkdtemp(prefix="timmy-hops-")
-    try:
+    with work_folder("timmy-hops-", args.keep) as workdir:
         phases, info = run(args, workdir)
         report(phases, info)
-    finally:
-        if args.keep:
-            print(f"\nwork folder kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ bench/latency.py's figures.
 import contextlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +31,7 @@ sys.path.insert(0, GAME_DIR)
 
 from bench.latency import Bench, parse_args, percentile  # noqa: E402
 from bench.support import turns  # noqa: E402
-from bench.support.phaseargs import parse_phase_args  # noqa: E402
+from bench.support.phaseargs import parse_phase_args, work_folder  # noqa: E402
 
 
 def timed_looks(client, samples, pause=0.02):
@@ -97,18 +95,12 @@ def report(phases, operator):
 
 def main(argv=None):
     args = parse_phase_args(__doc__, argv)
-    workdir = tempfile.mkdtemp(prefix="timmy-turns-")
-    try:
+    with work_folder("timmy-turns-", args.keep) as workdir:
         phases, operator = run(args, workdir)
         report(phases, operator)
         if args.keep:
             with open(os.path.join(workdir, "looks.json"), "w") as handle:
                 json.dump({name: looks for name, (_, looks) in phases.items()}, handle)
-    finally:
-        if args.keep:
-            print(f"\nwork folder kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

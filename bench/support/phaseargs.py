@@ -1,6 +1,9 @@
-"""The command line of the phase benchmarks (bench/look_hops.py, bench/server_turns.py)."""
+"""The command line and work folder of the phase benchmarks (bench/look_hops.py, bench/server_turns.py)."""
 
 import argparse
+import contextlib
+import shutil
+import tempfile
 
 
 def parse_phase_args(description, argv=None):
@@ -18,3 +21,16 @@ def parse_phase_args(description, argv=None):
         parser.error("--world-env takes NAME=VALUE")
     args.world_env = dict(pair.split("=", 1) for pair in args.world_env)
     return args
+
+
+@contextlib.contextmanager
+def work_folder(prefix, keep):
+    """A temporary folder for a run: removed afterwards, or kept (and named) with --keep."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"\nwork folder kept: {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
