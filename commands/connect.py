@@ -22,7 +22,7 @@ PENDING = "Your login is being checked; a moment, please."
 FAILED = "|RThe login could not be checked; please try again.|n"
 
 
-def _name_and_password(args):
+def name_and_password(args):
     """Evennia's split of `connect` arguments: quoted parts, else name and the rest."""
     parts = [part.strip() for part in re.split(r"\"", args) if part.strip()]
     if len(parts) == 1:
@@ -36,7 +36,7 @@ class CmdUnconnectedConnect(EvenniaConnect):
     def func(self):
         """Check the name and password in a thread; log the session in when they are right."""
         session = self.caller
-        parts = _name_and_password(self.args)
+        parts = name_and_password(self.args)
         if len(parts) == 1 and parts[0].lower() == "guest":
             return super().func()
         if len(parts) != 2:
@@ -53,7 +53,7 @@ class CmdUnconnectedConnect(EvenniaConnect):
         return None
 
 
-def _still_connected(session):
+def still_connected(session):
     """True if `session` is still one of the Server's sessions."""
     from evennia.server.sessionhandler import SESSION_HANDLER
 
@@ -64,7 +64,7 @@ def _finish_login(result, session):
     """Log `session` in, or tell it why not (on the reactor)."""
     session.ndb.login_pending = False
     account, errors = result
-    if not _still_connected(session):
+    if not still_connected(session):
         return
     if account:
         session.sessionhandler.login(session, account)
@@ -76,5 +76,5 @@ def _check_failed(failure, session):
     """The check itself broke: log it, tell the player plainly, let them try again."""
     session.ndb.login_pending = False
     logger.log_err(f"connect: the password check failed:\n{failure.getTraceback()}")
-    if _still_connected(session):
+    if still_connected(session):
         session.msg(FAILED)

@@ -21,9 +21,11 @@ from commands.backup import CmdBackup
 from commands.cmdsetindex import NameIndexedCmdSet
 from commands.building import CmdBuildWorld
 from commands.connect import CmdUnconnectedConnect
+from commands.create import CmdUnconnectedCreate
 from commands.heartbeat import CmdHeartbeat
 from commands.help import CmdHelp
 from commands.incidents import CmdAck, CmdEscalate, CmdIncidents, CmdResolve, CmdSilence
+from commands.password import CmdNewPassword, CmdPassword
 from commands.recover import CmdConfirm, CmdRecover
 from commands.report import CmdReport
 from commands.social import CmdPage, CmdPose
@@ -82,6 +84,8 @@ class AccountCmdSet(NameIndexedCmdSet, default_cmds.AccountCmdSet):
         #
         self.add(CmdHelp())
         self.add(CmdPage())
+        self.add(CmdPassword())
+        self.add(CmdNewPassword())
 
 
 class UnloggedinCmdSet(NameIndexedCmdSet, default_cmds.UnloggedinCmdSet):
@@ -101,6 +105,7 @@ class UnloggedinCmdSet(NameIndexedCmdSet, default_cmds.UnloggedinCmdSet):
         # any commands you add below will overload the default ones.
         #
         self.add(CmdUnconnectedConnect())
+        self.add(CmdUnconnectedCreate())
 
 
 class SessionCmdSet(NameIndexedCmdSet, default_cmds.SessionCmdSet):

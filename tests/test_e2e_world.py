@@ -27,10 +27,11 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
     """One world for the whole class: starting one takes a while.
 
     The world's Ollama is a fake HTTP service the tests can stop, and the
-    heartbeat beats every 2 seconds; the status page is public. The
-    TCP_NODELAY checks of every game connection (tests/test_tcp_nodelay.py)
-    and the hostile text on the telnet and web client wire
-    (tests/test_hostile_text.py) run in this world too.
+    heartbeat beats every 2 seconds; the status page is public, and so is
+    registration (`create` at the login screen). The TCP_NODELAY checks of
+    every game connection (tests/test_tcp_nodelay.py) and the hostile text
+    on the telnet and web client wire (tests/test_hostile_text.py) run in
+    this world too.
     """
 
     @classmethod
@@ -38,7 +39,7 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
         super().setUpClass()
         cls.ollama = FakeHTTPService(OLLAMA_ROUTES).start()
         cls.world = LiveWorld(extra_env={"OLLAMA_HOST": cls.ollama.url, "TIMMY_HEARTBEAT_INTERVAL": "2",
-                                         "TIMMY_STATUS_PUBLIC": "1"})
+                                         "TIMMY_STATUS_PUBLIC": "1", "TIMMY_OPEN_REGISTRATION": "1"})
         try:
             cls.world.start()
         except Exception:
@@ -74,6 +75,21 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
             self.assertIn(service, arrived)
             back = client.command("hearth", PROMPT_AFTER_LOOK)
             self.assertIn("The Hearth", back)
+
+    def test_an_account_made_at_the_login_screen_logs_in_and_changes_its_password(self):
+        """`create`, `connect` and `password` over telnet, each hash made in the Server's thread pool."""
+        client = self.connect()
+        client.read_until(r"connect <username>", timeout=60)
+        client.command("create newcomer first-pass-71", r"\[Y\]/N\?")
+        made = client.command("yes", r"(?i)(was created|too many|error|could not)[^\n]*\n", timeout=30)
+        self.assertIn("A new account 'newcomer' was created", made)
+        entered = client.command("connect newcomer first-pass-71", PROMPT_AFTER_LOOK, timeout=30)
+        self.assertIn("The Hearth", entered)
+        changed = client.command("password first-pass-71 = second-pass-82",
+                                 r"(?i)(changed|isn't correct|could not)[^\n]*\n", timeout=30)
+        self.assertIn("Password changed.", changed)
+        again = self.connect()
+        self.assertIn("The Hearth", again.login("newcomer", "second-pass-82", PROMPT_AFTER_LOOK))
 
     def test_bad_password_is_refused(self):
         client = self.connect()

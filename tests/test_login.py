@@ -1,11 +1,12 @@
 """
 `connect` checks the password hash in a worker thread (world/login.py, commands/connect.py).
 
-The worker thread is replaced by a recorder: a test sees what would run in
-the thread (a function and plain strings), checks that nothing happened on
-the session before the answer, then fires the answer computed by the real
-`verify_password`. The live tests (test_e2e_world and others) log in over
-telnet through the real thread pool.
+The worker thread is replaced by a recorder (tests/support/threads.py): a
+test sees what would run in the thread (a function and plain strings),
+checks that nothing happened on the session before the answer, then fires
+the answer computed by the real `verify_password`. The live tests
+(test_e2e_world and others) log in over telnet through the real thread
+pool.
 """
 
 from unittest.mock import patch
@@ -14,11 +15,10 @@ import evennia
 from django.contrib.auth.hashers import make_password
 from django.test import override_settings
 from evennia.accounts.accounts import LOGIN_THROTTLE
-from evennia.server.serversession import ServerSession
 from evennia.utils.test_resources import EvenniaTest
-from twisted.internet.defer import Deferred
 
 from commands.connect import FAILED, PENDING, USAGE, CmdUnconnectedConnect
+from tests.support.loginscreen import LoginScreenMixin
 from world import login
 from world.login import INCORRECT, verify_password
 
@@ -26,55 +26,18 @@ PASSWORD = "correct-horse-7"
 SCRYPT_FIRST = ["django.contrib.auth.hashers.ScryptPasswordHasher", "django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-class ThreadRecorder:
-    """Stands in for deferToThread: keeps each call and its Deferred for the test to fire."""
+class ConnectInThreadTests(LoginScreenMixin, EvenniaTest):
+    thread_modules = (login,)
 
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, function, *args):
-        deferred = Deferred()
-        self.calls.append((function, args, deferred))
-        return deferred
-
-    def answer(self, index=0):
-        """Run call `index` (here, as the thread would) and fire its Deferred with the result."""
-        function, args, deferred = self.calls[index]
-        deferred.callback(function(*args))
-
-    def fail(self, index=0):
-        self.calls[index][2].errback(RuntimeError("the worker thread broke"))
-
-
-class ConnectInThreadTests(EvenniaTest):
     def setUp(self):
         super().setUp()
         self.account.set_password(PASSWORD)
         self.account.save()
-        self.login_session = self.unlogged_session(sessid=2)
-        self.shown = []
-        self.login_session.msg = lambda text=None, **kwargs: self.shown.append(str(text))
-        self.thread = ThreadRecorder()
-        patcher = patch.object(login, "deferToThread", self.thread)
-        patcher.start()
-        self.addCleanup(patcher.stop)
         real_login = evennia.SESSION_HANDLER.login
         patcher = patch.object(evennia.SESSION_HANDLER, "login",
                                side_effect=lambda session, account: real_login(session, account, testmode=True))
         self.login_call = patcher.start()
         self.addCleanup(patcher.stop)
-
-    def tearDown(self):
-        evennia.SESSION_HANDLER.pop(self.login_session.sessid, None)
-        super().tearDown()
-
-    def unlogged_session(self, sessid):
-        """A telnet session that has connected and not logged in."""
-        dummy = ServerSession()
-        dummy.init_session("telnet", (f"10.0.0.{sessid}", "testmode"), evennia.SESSION_HANDLER)
-        dummy.sessid = sessid
-        evennia.SESSION_HANDLER.portal_connect(dummy.get_sync_data())
-        return evennia.SESSION_HANDLER.session_from_sessid(sessid)
 
     def connect(self, args):
         cmd = CmdUnconnectedConnect()
@@ -122,7 +85,7 @@ class ConnectInThreadTests(EvenniaTest):
 
     def test_an_answer_for_a_session_that_left_is_dropped(self):
         self.connect(f"{self.account.key} {PASSWORD}")
-        evennia.SESSION_HANDLER.pop(self.login_session.sessid)
+        self.leave()
         self.thread.answer()
         self.login_call.assert_not_called()
         self.assertEqual(self.shown, [])

@@ -13,9 +13,11 @@ from evennia.utils import create
 from evennia.utils.test_resources import EvenniaTest
 
 from commands import default_cmdsets
+from world import passwords
 from world.agentfleet import ensure_agents, find_agent
 
 from .support.fixtures import BuiltWorldMixin
+from .support.threads import ThreadRecorder
 
 REFUSED = "is not available"
 # command line -> lowest permission that may run it (None: everyone)
@@ -26,6 +28,8 @@ OPERATIONS = {
     "talk timmy hello": None,
     "pose waves at the status board": None,
     "page timmy hello": None,
+    "password not-the-old-one = another-pass-12": None,
+    "userpassword nobody-here = another-pass-12": "Admin",
     "@heartbeat": "Helper",
     "@escalate P2 permission drill": "Helper",
     "@ack 999": "Helper",
@@ -73,6 +77,9 @@ class LivePermissionTests(BuiltWorldMixin, EvenniaTest):
         self.secrets.enable()
         super().setUp()
         ensure_agents()
+        patcher = patch.object(passwords, "deferToThread", ThreadRecorder())  # `password` hashes in a thread
+        patcher.start()
+        self.addCleanup(patcher.stop)
 
     def tearDown(self):
         super().tearDown()

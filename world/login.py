@@ -1,5 +1,5 @@
 """
-Logging in without stopping the world: the password hash is checked in a thread.
+Logging in and creating an account without stopping the world: the password hash is made in a thread.
 
 Evennia 5.0.1 checks a `connect` password on the reactor (`DefaultAccount.
 authenticate` -> Django's `check_password`). With Django's PBKDF2 (a million
@@ -17,10 +17,13 @@ answer comes back to the reactor. A hash stored with outdated parameters is
 re-made in the same thread and saved on the reactor, as Django's
 `check_password` setter would. Like Evennia's backend, an unknown name is
 refused without hashing anything.
+
+`create_in_thread` does the same for `create` at the login screen: the new
+password is hashed in a thread (`world/passwords.py`) and Evennia's own
+`create` then runs on the reactor with that hash.
 """
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from django.utils.translation import gettext as _
 from evennia.accounts.accounts import LOGIN_THROTTLE
 from evennia.accounts.models import AccountDB
@@ -29,23 +32,12 @@ from evennia.utils import logger
 from twisted.internet.defer import succeed
 from twisted.internet.threads import deferToThread
 
+from world.passwords import hash_in_thread, prehashed, verify_password
+
 THROTTLED = "Too many login failures; please try again in a few minutes."
 BANNED = ("|rYou have been banned and cannot continue from here."
           "\nIf you feel this ban is in error, please email an admin.|x")
 INCORRECT = "Username and/or password is incorrect."
-
-
-def verify_password(raw_password, encoded):
-    """Check `raw_password` against the stored hash `encoded`; safe in any thread (no ORM).
-
-    Returns:
-        tuple: (correct, new_encoded): `new_encoded` is a fresh hash when the
-        stored one used outdated parameters and the password was correct,
-        else None.
-    """
-    renewed = []
-    correct = check_password(raw_password, encoded, setter=lambda raw: renewed.append(make_password(raw)))
-    return correct, (renewed[0] if renewed else None)
 
 
 def account_named(username):
@@ -111,3 +103,44 @@ def _refused(username, ip, session):
         SIGNAL_ACCOUNT_POST_LOGIN_FAIL.send(sender=account, session=session)
         account.at_failed_login(session)
     return None, [_(INCORRECT)]
+
+
+def new_account_errors(account_class, username, password):
+    """What Evennia's `create` would refuse in the name or password (no hash needed), as messages."""
+    valid, errors = account_class.validate_username(username)
+    if not valid:
+        return list(errors)
+    valid, error = account_class.validate_password(password, account=account_class(username=username))
+    return [] if valid else list(error.messages)
+
+
+def create_in_thread(account_class, username, password, ip="", in_thread=None):
+    """Evennia's `account_class.create`, with the password hashed off the reactor.
+
+    A name or password Evennia would refuse is refused at once, without a
+    hash; otherwise the hash is made in a worker thread and, back on the
+    reactor, Evennia's `create` runs (every check again, the throttle, bans,
+    channels, the character) storing that hash instead of making one.
+
+    Args:
+        account_class (type): The Account typeclass.
+        username (str): The name, already normalized.
+        password (str): The password typed.
+        ip (str, optional): The client's address (throttle, logs).
+        in_thread (callable, optional): As for `authenticate_in_thread`.
+
+    Returns:
+        Deferred: Fires with (account or None, list of error messages).
+    """
+    errors = new_account_errors(account_class, username, password)
+    if errors:
+        return succeed((None, errors))
+    hashed = hash_in_thread(password, in_thread=in_thread)
+    hashed.addCallback(_create_hashed, account_class, username, password, ip)
+    return hashed
+
+
+def _create_hashed(encoded, account_class, username, password, ip):
+    """Back on the reactor: Evennia's `create`, storing the hash made in the thread."""
+    with prehashed(password, encoded):
+        return account_class.create(username=username, password=password, ip=ip)
