@@ -4,7 +4,9 @@
 Evennia's commands (same syntax, locks and help), except that checking the
 old password and hashing the new one run in a worker thread
 (`world.passwords`), and the answer comes when they are done. Evennia
-repeated each validation message once per message; here each is shown once.
+repeated each validation message once per message; here each is shown
+once. Evennia's `password` also cut both passwords at the first comma (it
+read them as comma-separated lists); here a password is taken whole.
 """
 
 from evennia.commands.default.account import CmdPassword as EvenniaPassword
@@ -30,7 +32,7 @@ class CmdPassword(EvenniaPassword):
         if not self.rhs:
             self.msg("Usage: password <oldpass> = <newpass>")
             return
-        changing = change_password_in_thread(self.account, self.lhslist[0], self.rhslist[0])
+        changing = change_password_in_thread(self.account, self.lhs, self.rhs)
         changing.addCallback(self._report)
         changing.addErrback(_log_failure, self)
 

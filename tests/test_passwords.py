@@ -197,6 +197,12 @@ class PasswordInThreadTests(EvenniaCommandTest):
         self.assertTrue(self.account.check_password(NEW_PASSWORD))
         self.assertFalse(self.account.ndb.password_pending)
 
+    def test_a_password_with_a_comma_is_taken_whole(self):
+        self.password(f"{PASSWORD} = with,comma-42")
+        self.assertEqual(self.thread.calls[0][1][2], "with,comma-42")
+        self.answered()
+        self.assertTrue(self.account.check_password("with,comma-42"))
+
     def test_a_wrong_old_password_changes_nothing(self):
         self.password(f"wrong-one = {NEW_PASSWORD}")
         self.assertEqual(self.answered(), OLD_WRONG)
