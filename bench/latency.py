@@ -16,6 +16,11 @@ memory of the Server, the Portal and the agent processes:
   4  as 3, the fake Ollama answering in 20 s
   5  as 4 + the reactor blocked 0.5 s every 5 s on purpose (negative control)
 
+Cases 3 and 4 are measured in alternating halves (3a, 4a, 3b, 4b; the
+agents restarted on the other fake Ollama at each switch), and each pools
+its two: the machine's speed drifts over minutes by as much as the
+"within 10 %" target between them.
+
 plus each world idle (the operator alone), and Timmy World idle once more
 after case 5 (blocker, agents and players gone, the probes answering, the
 first heartbeat interval back): the machine drifts over the minutes between
@@ -64,6 +69,16 @@ class Case:
     until: float = 0.0
     stalls: list = field(default_factory=list)
 
+    @classmethod
+    def pooled(cls, key, title, parts):
+        """One case from windows measured apart: samples pooled, CPU averaged, memory of the last."""
+        cpu = {name: sum(part.cpu.get(name, 0.0) for part in parts) / len(parts) for name in parts[0].cpu}
+        return cls(key, title, looks=[look for part in parts for look in part.looks],
+                   lags=[lag for part in parts for lag in part.lags], cpu=cpu, memory=parts[-1].memory,
+                   since=parts[0].since, until=parts[-1].until,
+                   stalls=[line for number, part in enumerate(parts, 1)
+                           for line in [f"(window {number} of {len(parts)})"] + part.stalls])
+
 
 def percentile(values, fraction):
     """Nearest-rank percentile (0 for no values)."""
@@ -97,16 +112,23 @@ class Bench:
     def say(self, text):
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
-    def measure(self, key, title, world, client, lag_file):
-        """CPU window without looks, then the look samples; the lag over both."""
+    def measure(self, key, title, world, client, lag_file, share=1.0, keep=True):
+        """CPU window without looks, then the look samples; the lag over both.
+
+        Args:
+            share (float): Part of the samples and of the CPU window to take
+                (a case measured in several windows takes a part in each).
+            keep (bool): Add the case to the table (False for one window of a
+                case pooled later).
+        """
         case = Case(key, title)
         pids = world.pids()
         since = time.time()
         window = CpuWindow({"server": [pids["server"]], "portal": [pids["portal"]],
                             "agents": world.agent_pids()}).start()
-        time.sleep(self.args.cpu_seconds)
+        time.sleep(self.args.cpu_seconds * share)
         case.cpu = window.stop()
-        case.looks = client.round_trips(self.args.samples, self.args.pause)
+        case.looks = client.round_trips(max(1, round(self.args.samples * share)), self.args.pause)
         until = time.time()
         time.sleep(1.5)  # the probe writes once a second
         case.lags = read_lags(lag_file, since, until)
@@ -117,7 +139,8 @@ class Bench:
             case.stalls.append(stalls.gc_summary(stalls.read_gc(path), since, until))
         case.memory = {"server": memory_mb(pids["server"]), "portal": memory_mb(pids["portal"]),
                        "agents": sum(memory_mb(pid) or 0 for pid in world.agent_pids())}
-        self.cases.append(case)
+        if keep:
+            self.cases.append(case)
         self.say(f"case {key}: look p50 {percentile(case.looks, .5):.1f} ms, p99 {percentile(case.looks, .99):.1f} ms,"
                  f" lag p99 {percentile(case.lags, .99):.1f} ms, server CPU {case.cpu['server']:.1f} %")
         return case
@@ -168,14 +191,7 @@ class Bench:
             if "5" not in answer:
                 raise RuntimeError(f"@heartbeat/interval 5 was not accepted: {answer!r}")
             world.env["TIMMY_AGENTS"] = "1"
-            self.start_agents(world, client)
-            self.measure("3", "+ 5 agents (Ollama 2 s), heartbeat 5 s, 2 hanging probes", world, client, lag_file)
-
-            world.timmy("agents", "stop")
-            ollamas[0].stop()
-            ollamas.append(FakeOllamaProcess(ollamas[0].port, 20).start())
-            self.start_agents(world, client, warmup=max(self.args.warmup, 22))
-            self.measure("4", "as 3, Ollama answering in 20 s", world, client, lag_file)
+            self.alternate_models(world, client, ollamas, lag_file)
 
             answer = client.command(f"py from server.conf import reactorprobe; reactorprobe.start_blocker('{BLOCK}')")
             if "Error" in answer:
@@ -185,6 +201,31 @@ class Bench:
                          world, client, lag_file)
             self.back_to_idle(world, client, dummies, hang, idle_interval)
             self.measure("2j", "Timmy World, idle again (after case 5)", world, client, lag_file)
+
+    def alternate_models(self, world, client, ollamas, lag_file):
+        """Cases 3 and 4 in alternating halves (3, 4, 3, 4), each case pooling its two.
+
+        The machine's speed drifts over the minutes a case takes, by as much
+        as the difference the "case 4 within 10 % of case 3" target looks
+        for; alternating puts both cases in the same minutes. At each switch
+        the agents stop, the fake Ollama is replaced on the same port by one
+        with the other delay, and the agents start again (nothing carried
+        over from the other model, e.g. an open circuit breaker).
+        """
+        titles = {2: ("3", "+ 5 agents (Ollama 2 s), heartbeat 5 s, 2 hanging probes"),
+                  20: ("4", "as 3, Ollama answering in 20 s")}
+        halves = {2: [], 20: []}
+        for index, delay in enumerate((2, 20, 2, 20)):
+            if index:
+                world.timmy("agents", "stop")
+                ollamas[-1].stop()
+                ollamas.append(FakeOllamaProcess(ollamas[0].port, delay).start())
+            self.start_agents(world, client, warmup=max(self.args.warmup, delay + 2))
+            key, title = titles[delay]
+            half = "ab"[len(halves[delay])]
+            halves[delay].append(self.measure(f"{key}{half}", title, world, client, lag_file, share=0.5, keep=False))
+        for delay, (key, title) in titles.items():
+            self.cases.append(Case.pooled(key, title, halves[delay]))
 
     def start_timmy(self, stack, env):
         """Timmy World on a fake Ollama and a switchable HTTP service, the operator logged in, the Server settled.
