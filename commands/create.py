@@ -12,6 +12,7 @@ is not shown (the account is made all the same: it was asked for).
 from django.conf import settings
 from evennia.commands.default.unloggedin import CmdUnconnectedCreate as EvenniaCreate
 from evennia.utils import class_from_module, logger
+from twisted.internet.defer import maybeDeferred
 
 from commands.connect import name_and_password, still_connected
 from world.login import create_in_thread
@@ -52,7 +53,7 @@ class CmdUnconnectedCreate(EvenniaCreate):
             session.msg(PENDING)
             return
         session.ndb.create_pending = True
-        made = create_in_thread(account_class, username, password, ip=session.address)
+        made = maybeDeferred(create_in_thread, account_class, username, password, ip=session.address)
         made.addCallback(_report_created, session, username)
         made.addErrback(_create_failed, session)
 
@@ -71,7 +72,7 @@ def _report_created(result, session, username):
 
 
 def _create_failed(failure, session):
-    """The hash or the creation broke: log it, tell the player plainly, let them try again."""
+    """A check, the hash or the creation broke: log it, tell the player plainly, let them try again."""
     session.ndb.create_pending = False
     logger.log_err(f"create: the account could not be made:\n{failure.getTraceback()}")
     if still_connected(session):

@@ -161,6 +161,14 @@ class CreateInThreadTests(LoginScreenMixin, EvenniaTest):
         self.thread.answer(1)
         self.assertTrue(AccountDB.objects.filter(username="newcomer").exists())
 
+    def test_a_check_that_raises_is_logged_said_and_ends_the_create(self):
+        with patch.object(Account, "validate_username", side_effect=RuntimeError("database gone")), \
+                patch.object(create_command.logger, "log_err") as log_err:
+            self.create(f"newcomer {PASSWORD}")
+        self.assertIn("database gone", log_err.call_args.args[0])
+        self.assertEqual(self.shown[-1], FAILED)
+        self.assertFalse(self.login_session.ndb.create_pending)
+
     def test_usage_without_a_password(self):
         self.assertIsNone(self.create("newcomer"))
         self.assertEqual(self.shown, [USAGE])

@@ -97,7 +97,7 @@ def check_and_hash_in_thread(old_password, stored, new_password, in_thread=None)
 
 @contextlib.contextmanager
 def prehashed(raw_password, encoded):
-    """While open, `Account.set_password(raw_password)` stores `encoded` (a hash of it) unhashed again."""
+    """While open, `Account.set_password(raw_password)` stores `encoded` (a hash of it) instead of hashing."""
     _PREHASHED[raw_password] = encoded
     try:
         yield
@@ -139,8 +139,7 @@ def change_password_in_thread(account, old_password, new_password, in_thread=Non
         return succeed((False, [PENDING]))
     valid, error = account.validate_password(new_password)
     stored = account.password
-    checked = (in_thread or deferToThread)(check_and_hash, old_password, stored,
-                                          new_password if valid else None)
+    checked = check_and_hash_in_thread(old_password, stored, new_password if valid else None, in_thread=in_thread)
     checked.addCallback(_check_answered, account, stored, new_password, error)
     return _one_at_a_time(account, checked)
 
