@@ -49,7 +49,7 @@ class CmdUnconnectedConnect(EvenniaConnect):
         account_class = class_from_module(settings.BASE_ACCOUNT_TYPECLASS)
         checked = authenticate_in_thread(account_class, parts[0], parts[1], ip=session.address, session=session)
         checked.addCallback(_finish_login, session)
-        checked.addErrback(_check_failed, session)
+        checked.addErrback(thread_failed, session, "login_pending", "connect: the password check failed", FAILED)
         return None
 
 
@@ -72,9 +72,17 @@ def _finish_login(result, session):
         session.msg("|R%s|n" % "\n".join(errors))
 
 
-def _check_failed(failure, session):
-    """The check itself broke: log it, tell the player plainly, let them try again."""
-    session.ndb.login_pending = False
-    logger.log_err(f"connect: the password check failed:\n{failure.getTraceback()}")
+def thread_failed(failure, session, pending, what, message):
+    """Work for a login-screen command broke: log it, tell the player plainly, let them try again.
+
+    Args:
+        failure (Failure): What broke.
+        session (Session): Who asked.
+        pending (str): The session's `ndb` flag that kept a second try out; cleared.
+        what (str): The log line's start (which command, what failed).
+        message (str): What the player is told, if still connected.
+    """
+    setattr(session.ndb, pending, False)
+    logger.log_err(f"{what}:\n{failure.getTraceback()}")
     if still_connected(session):
-        session.msg(FAILED)
+        session.msg(message)

@@ -11,10 +11,10 @@ is not shown (the account is made all the same: it was asked for).
 
 from django.conf import settings
 from evennia.commands.default.unloggedin import CmdUnconnectedCreate as EvenniaCreate
-from evennia.utils import class_from_module, logger
+from evennia.utils import class_from_module
 from twisted.internet.defer import maybeDeferred
 
-from commands.connect import name_and_password, still_connected
+from commands.connect import name_and_password, still_connected, thread_failed
 from world.login import create_in_thread
 
 USAGE = ("\n Usage (without <>): create <name> <password>"
@@ -55,7 +55,7 @@ class CmdUnconnectedCreate(EvenniaCreate):
         session.ndb.create_pending = True
         made = maybeDeferred(create_in_thread, account_class, username, password, ip=session.address)
         made.addCallback(_report_created, session, username)
-        made.addErrback(_create_failed, session)
+        made.addErrback(thread_failed, session, "create_pending", "create: the account could not be made", FAILED)
 
 
 def _report_created(result, session, username):
@@ -69,11 +69,3 @@ def _report_created(result, session, username):
         session.msg(WELCOME.format(name=username, login=login))
     else:
         session.msg("|R%s|n" % "\n".join(errors))
-
-
-def _create_failed(failure, session):
-    """A check, the hash or the creation broke: log it, tell the player plainly, let them try again."""
-    session.ndb.create_pending = False
-    logger.log_err(f"create: the account could not be made:\n{failure.getTraceback()}")
-    if still_connected(session):
-        session.msg(FAILED)

@@ -18,7 +18,6 @@ from evennia.accounts.accounts import CREATION_THROTTLE
 from evennia.accounts.models import AccountDB
 from evennia.utils.test_resources import EvenniaCommandTest, EvenniaTest
 
-from commands import create as create_command
 from commands.create import ABORTED, FAILED, PENDING, USAGE, CmdUnconnectedCreate
 from commands.password import CmdNewPassword, CmdPassword
 from tests.support.loginscreen import LoginScreenMixin
@@ -153,7 +152,7 @@ class CreateInThreadTests(LoginScreenMixin, EvenniaTest):
 
     def test_a_broken_thread_says_so_and_allows_another_try(self):
         self.create(f"newcomer {PASSWORD}")
-        with patch.object(create_command.logger, "log_err") as log_err:
+        with patch("commands.connect.logger.log_err") as log_err:
             self.thread.fail()
         self.assertIn("worker thread broke", log_err.call_args.args[0])
         self.assertEqual(self.shown[-1], FAILED)
@@ -163,7 +162,7 @@ class CreateInThreadTests(LoginScreenMixin, EvenniaTest):
 
     def test_a_check_that_raises_is_logged_said_and_ends_the_create(self):
         with patch.object(Account, "validate_username", side_effect=RuntimeError("database gone")), \
-                patch.object(create_command.logger, "log_err") as log_err:
+                patch("commands.connect.logger.log_err") as log_err:
             self.create(f"newcomer {PASSWORD}")
         self.assertIn("database gone", log_err.call_args.args[0])
         self.assertEqual(self.shown[-1], FAILED)
