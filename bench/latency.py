@@ -186,11 +186,7 @@ class Bench:
             count, dummies = self.start_dummies(world, "timmy", stack)
             self.measure("2", f"Timmy World, {count} players", world, client, lag_file)
 
-            hang.hang = True
-            answer = client.command("@heartbeat/interval 5")
-            if "5" not in answer:
-                raise RuntimeError(f"@heartbeat/interval 5 was not accepted: {answer!r}")
-            world.env["TIMMY_AGENTS"] = "1"
+            self.agents_load(world, client, hang)
             self.alternate_models(world, client, ollamas, lag_file)
 
             answer = client.command(f"py from server.conf import reactorprobe; reactorprobe.start_blocker('{BLOCK}')")
@@ -201,6 +197,15 @@ class Bench:
                          world, client, lag_file)
             self.back_to_idle(world, client, dummies, hang, idle_interval)
             self.measure("2j", "Timmy World, idle again (after case 5)", world, client, lag_file)
+
+    @staticmethod
+    def agents_load(world, client, hang):
+        """What case 3 adds to the players, but the agents' start: the probes hang, a beat every 5 s, agents on."""
+        hang.hang = True
+        answer = client.command("@heartbeat/interval 5")
+        if "5" not in answer:
+            raise RuntimeError(f"@heartbeat/interval 5 was not accepted: {answer!r}")
+        world.env["TIMMY_AGENTS"] = "1"
 
     def alternate_models(self, world, client, ollamas, lag_file):
         """Cases 3 and 4 in alternating halves (3, 4, 3, 4), each case pooling its two.

@@ -32,9 +32,9 @@ import time
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, GAME_DIR)
 
-from bench.latency import Bench, parse_args, percentile  # noqa: E402
+from bench.latency import percentile  # noqa: E402
 from bench.support import hops  # noqa: E402
-from bench.support.phaseargs import parse_phase_args, work_folder  # noqa: E402
+from bench.support.phaseargs import parse_phase_args, phase_bench, work_folder  # noqa: E402
 
 MARKER = "hopsmarker"
 
@@ -55,8 +55,7 @@ def stop_capture(process, drain=2.0):
 
 def run(args, workdir):
     """Start the world, capture the phases; return ({phase: (since, until, client times)}, capture info)."""
-    bench = Bench(parse_args(["--only", "timmy", "--players", str(args.players)]), workdir)
-    bench.args.world_env = args.world_env
+    bench = phase_bench(args, workdir)
     phases = {}
     with contextlib.ExitStack() as stack:
         world, client, hang, _ = bench.start_timmy(stack, {})
@@ -70,9 +69,7 @@ def run(args, workdir):
         count, _ = bench.start_dummies(world, "hops", stack)
         phases[f"{count} players"] = measure(client, args.samples)
         if args.agents:
-            hang.hang = True
-            client.command("@heartbeat/interval 5")
-            world.env["TIMMY_AGENTS"] = "1"
+            bench.agents_load(world, client, hang)
             bench.start_agents(world, client)
             phases[f"{count} players + 5 agents, heartbeat 5 s"] = measure(client, args.samples)
         info = dict(pcap=pcap, operator_port=client.telnet.sock.getsockname()[1],

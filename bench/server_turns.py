@@ -29,9 +29,9 @@ import time
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, GAME_DIR)
 
-from bench.latency import Bench, parse_args, percentile  # noqa: E402
+from bench.latency import percentile  # noqa: E402
 from bench.support import turns  # noqa: E402
-from bench.support.phaseargs import parse_phase_args, work_folder  # noqa: E402
+from bench.support.phaseargs import parse_phase_args, phase_bench, work_folder  # noqa: E402
 
 
 def timed_looks(client, samples, pause=0.02):
@@ -65,8 +65,7 @@ def phase(client, name, samples, workdir):
 
 def run(args, workdir):
     """Start the world and measure the phases; return {phase: (records, looks)} and the operator's name."""
-    bench = Bench(parse_args(["--only", "timmy", "--players", str(args.players)]), workdir)
-    bench.args.world_env = args.world_env
+    bench = phase_bench(args, workdir)
     phases = {}
     with contextlib.ExitStack() as stack:
         world, client, hang, _ = bench.start_timmy(stack, {})
@@ -74,9 +73,7 @@ def run(args, workdir):
         count, _ = bench.start_dummies(world, "turns", stack)
         phases[f"{count} players"] = phase(client, "players", args.samples, workdir)
         if args.agents:
-            hang.hang = True
-            client.command("@heartbeat/interval 5")
-            world.env["TIMMY_AGENTS"] = "1"
+            bench.agents_load(world, client, hang)
             bench.start_agents(world, client)
             phases[f"{count} players + 5 agents, heartbeat 5 s"] = phase(client, "agents", args.samples, workdir)
         server_py(client, "from bench.support import turnlog; print(turnlog.stop())")

@@ -1,4 +1,4 @@
-"""The command line and work folder of the phase benchmarks (bench/look_hops.py, bench/server_turns.py)."""
+"""The command line, Bench and work folder of the phase benchmarks (bench/look_hops.py, bench/server_turns.py)."""
 
 import argparse
 import contextlib
@@ -21,6 +21,15 @@ def parse_phase_args(description, argv=None):
         parser.error("--world-env takes NAME=VALUE")
     args.world_env = dict(pair.split("=", 1) for pair in args.world_env)
     return args
+
+
+def phase_bench(args, workdir):
+    """bench/latency.py's Bench for Timmy World, set up from the phase arguments."""
+    from bench.latency import Bench, parse_args
+
+    bench = Bench(parse_args(["--only", "timmy", "--players", str(args.players)]), workdir)
+    bench.args.world_env = args.world_env
+    return bench
 
 
 @contextlib.contextmanager
