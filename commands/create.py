@@ -6,12 +6,15 @@ question), except that the account is made by `world.login.create_in_thread`:
 the 0.27 s hash runs in a worker thread and the rest of Evennia's `create`
 on the reactor when it is done. A second `create` on the same session while
 one is under way is refused; the answer for a session that left meanwhile
-is not shown (the account is made all the same: it was asked for).
+is not shown (the account is made all the same: it was asked for). The
+name and password echoed back are shown literally, never as colour or link
+markup.
 """
 
 from django.conf import settings
 from evennia.commands.default.unloggedin import CmdUnconnectedCreate as EvenniaCreate
 from evennia.utils import class_from_module
+from evennia.utils.ansi import raw
 from twisted.internet.defer import maybeDeferred
 
 from commands.connect import name_and_password, still_connected, thread_failed
@@ -45,7 +48,7 @@ class CmdUnconnectedCreate(EvenniaCreate):
         username, password = account_class.normalize_username(parts[0]), parts[1]
         if username != parts[0]:
             session.msg(NORMALIZED)
-        answer = yield QUESTION.format(name=username, password=password)
+        answer = yield QUESTION.format(name=raw(username), password=raw(password))  # typed text shown literally
         if answer.lower() in ("n", "no"):
             session.msg(ABORTED)
             return
@@ -66,6 +69,6 @@ def _report_created(result, session, username):
         return
     if account:
         login = f'"{username}" <your password>' if " " in username else f"{username} <your password>"
-        session.msg(WELCOME.format(name=username, login=login))
+        session.msg(WELCOME.format(name=raw(username), login=raw(login)))
     else:
         session.msg("|R%s|n" % "\n".join(errors))

@@ -6,12 +6,15 @@ old password and hashing the new one run in a worker thread
 (`world.passwords`), and the answer comes when they are done. Evennia
 repeated each validation message once per message; here each is shown
 once. Evennia's `password` also cut both passwords at the first comma (it
-read them as comma-separated lists); here a password is taken whole.
+read them as comma-separated lists); here a password is taken whole. A
+password echoed back (`userpassword`) is shown literally, never as colour
+or link markup.
 """
 
 from evennia.commands.default.account import CmdPassword as EvenniaPassword
 from evennia.commands.default.admin import CmdNewPassword as EvenniaNewPassword
 from evennia.utils import logger
+from evennia.utils.ansi import raw
 
 from world.passwords import change_password_in_thread, set_password_in_thread
 
@@ -65,7 +68,7 @@ class CmdNewPassword(EvenniaNewPassword):
         if not changed:
             self.msg("\n".join(reasons))
             return
-        self.msg(f"{account.name} - new password set to '{self.rhs}'.")
+        self.msg(f"{account.name} - new password set to '{raw(self.rhs)}'.")  # typed text shown literally
         if account.character != self.caller:
-            account.msg(f"{self.caller.name} has changed your password to '{self.rhs}'.")
+            account.msg(f"{self.caller.name} has changed your password to '{raw(self.rhs)}'.")
         logger.log_sec(f"Password Changed: {account} (Caller: {self.caller}, IP: {self.session.address}).")

@@ -117,6 +117,12 @@ class CreateInThreadTests(LoginScreenMixin, EvenniaTest):
         self.assertIn("creating too many accounts", self.shown[-1])
         self.assertEqual(AccountDB.objects.filter(username__endswith="-one").count(), 2)
 
+    def test_the_typed_password_is_shown_literally_not_as_markup(self):
+        question = self.create("newcomer |rred|lcquit|ltx|le-pass-1")
+        self.assertIn("'|rred|lcquit|ltx|le-pass-1'".replace("|", "||"), question)
+        self.thread.answer()
+        self.assertTrue(AccountDB.objects.get(username="newcomer").check_password("|rred|lcquit|ltx|le-pass-1"))
+
     def test_a_password_django_refuses_is_refused_without_a_hash(self):
         self.create("newcomer 123")
         self.assertEqual(self.thread.calls, [])
@@ -267,6 +273,13 @@ class UserPasswordInThreadTests(EvenniaCommandTest):
         self.assertIn("has changed your password", sent(told))
         self.account2.refresh_from_db()
         self.assertTrue(self.account2.check_password(NEW_PASSWORD))
+
+    def test_the_new_password_is_shown_literally_not_as_markup(self):
+        self.call(CmdNewPassword(), f"{self.account2.key} = |rred-pass-12", "")
+        with patch.object(self.char1, "msg") as msg, patch.object(self.account2, "msg") as told:
+            self.thread.answer()
+        self.assertIn("'||rred-pass-12'", sent(msg))
+        self.assertIn("'||rred-pass-12'", sent(told))
 
     def test_an_invalid_password_is_refused_without_a_hash(self):
         self.call(CmdNewPassword(), f"{self.account2.key} = 123", "This password is too short")
