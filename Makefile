@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.browser-installed
+# Worker processes for the suite (tests/parallel.py); the live-world classes mostly wait.
+TEST_PROCESSES ?= 2
 
 .PHONY: run test stop status venv
 
@@ -36,4 +38,4 @@ status: $(STAMP)
 test: $(STAMP) $(BROWSER_STAMP)
 	bin/ensure-browser || [ "$$CI" != "true" ]
 	$(PY) bin/timmy setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/evennia test --settings settings.py tests
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/evennia test --settings settings.py --parallel $(TEST_PROCESSES) tests

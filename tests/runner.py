@@ -4,9 +4,11 @@ The test runner: Evennia's, plus a closing report.
 Django's runner ends with "OK" or "FAILED (...)"; this adds the slowest test
 classes (to keep the suite inside its time budget) and the plain
 "N passed, N failed, N skipped" line CI tools read, and uses a fast password
-hasher for the in-process tests.
+hasher for the in-process tests. With `--parallel N` (`make test` gives 2)
+the classes run in N spawned worker processes (tests/parallel.py).
 """
 
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -18,6 +20,8 @@ from django.conf import settings
 from evennia.server.tests.testrunner import EvenniaTestSuiteRunner
 from evennia.locks import lockhandler
 from evennia.utils import logger
+
+from tests.parallel import TimmyParallelSuite
 
 SLOWEST_SHOWN = 8
 # TIMMY_SLOWEST_TESTS=N also lists the N slowest single tests.
@@ -38,13 +42,17 @@ class TimedResult(unittest.TextTestResult):
     test_seconds = {}
     _last = None
 
+    def chargeTime(self, test, seconds):
+        """A worker's own figure for `test` (sent before its stopTest)."""
+        label = f"{type(test).__module__}.{type(test).__name__}"
+        TimedResult.class_seconds[label] += seconds
+        TimedResult.test_seconds[test.id()] = seconds
+
     def stopTest(self, test):
         super().stopTest(test)
         now = time.perf_counter()
-        label = f"{type(test).__module__}.{type(test).__name__}"
-        seconds = now - (TimedResult._last or now)
-        TimedResult.class_seconds[label] += seconds
-        TimedResult.test_seconds[test.id()] = seconds
+        if test.id() not in TimedResult.test_seconds:  # run here, not in a worker
+            self.chargeTime(test, now - (TimedResult._last or now))
         TimedResult._last = now
 
     def startTestRun(self):
@@ -65,24 +73,50 @@ def _print_slowest_tests():
             print(f"  {seconds:6.1f} s  {test_id}")
 
 
+def configure_test_process(log_folder):
+    """Set up one test process (the main one or a worker): Evennia, a fast hasher, files in `log_folder`.
+
+    Each channel created in a test rotates its log file (Evennia's
+    `basetype_setup`), and the heartbeat appends its history: in the game's
+    own server/logs that left thousands of rotated files behind, made every
+    later rotation rename all of them, and filled every live world's copy of
+    the game directory. Building the world saves the agents' passwords: in
+    the game's own server/conf that overwrote the credentials of the
+    developer's own world, so each process writes its own file here.
+    """
+    import evennia
+
+    evennia._init()  # idempotent; a spawned worker has not run it yet
+    settings.TEST_ENVIRONMENT = True
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+    settings.LOG_DIR = settings.HEARTBEAT_LOG_DIR = log_folder
+    logger._LOGDIR = None  # Evennia's file logger reads LOG_DIR again at its next use
+    lockhandler.WARNING_LOG = os.path.join(log_folder, "lockwarnings.log")  # read at import
+    settings.TIMMY_AGENT_CREDENTIALS = os.path.join(log_folder, f"agent_credentials-{os.getpid()}.json")
+
+
 class TimmyTestRunner(EvenniaTestSuiteRunner):
-    """EvenniaTestSuiteRunner with timings and a summary line at the end."""
+    """EvenniaTestSuiteRunner with timings, spawned parallel workers and a summary line at the end."""
+
+    parallel_test_suite = TimmyParallelSuite
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.parallel > 1:  # before the test databases are made: Django clones them for spawn
+            multiprocessing.set_start_method("spawn", force=True)
 
     def setup_test_environment(self, **kwargs):
-        """Django's test environment, with a fast password hasher and logs in a temporary folder.
-
-        Each channel created in a test rotates its log file (Evennia's
-        `basetype_setup`), and the heartbeat appends its history: in the
-        game's own server/logs that left thousands of rotated files behind,
-        made every later rotation rename all of them, and filled every live
-        world's copy of the game directory.
-        """
+        """Django's and Evennia's test environment, then `configure_test_process`."""
         super().setup_test_environment(**kwargs)
-        settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
         self.log_folder = tempfile.mkdtemp(prefix="timmy-test-logs-")
-        settings.LOG_DIR = settings.HEARTBEAT_LOG_DIR = self.log_folder
-        logger._LOGDIR = None  # Evennia's file logger reads LOG_DIR again at its next use
-        lockhandler.WARNING_LOG = os.path.join(self.log_folder, "lockwarnings.log")  # read at import
+        configure_test_process(self.log_folder)
+
+    def build_suite(self, *args, **kwargs):
+        """Django's suite; a parallel one gets the settings module and log folder for its workers."""
+        suite = super().build_suite(*args, **kwargs)
+        if isinstance(suite, TimmyParallelSuite):
+            suite.process_setup_args = (settings.SETTINGS_MODULE, self.log_folder)
+        return suite
 
     def teardown_test_environment(self, **kwargs):
         """Close Evennia's cached log files and remove the temporary log folder."""
@@ -101,7 +135,8 @@ class TimmyTestRunner(EvenniaTestSuiteRunner):
         elapsed = time.perf_counter() - started
         slowest = sorted(TimedResult.class_seconds.items(), key=lambda item: -item[1])[:SLOWEST_SHOWN]
         if slowest:
-            print(f"\nSlowest test classes (of {elapsed:.0f} s in all):")
+            workers = f", {self.parallel} worker processes" if self.parallel > 1 else ""
+            print(f"\nSlowest test classes (of {elapsed:.0f} s in all{workers}):")
             for label, seconds in slowest:
                 print(f"  {seconds:6.1f} s  {label}")
         _print_slowest_tests()

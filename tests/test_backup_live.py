@@ -18,6 +18,8 @@ MARKER = "RestoreMarker"
 
 
 class TestBackupRestoreLive(TestCase):
+    expected_seconds = 30  # roughly; the parallel runner starts the slowest classes first
+
     def setUp(self):
         self.world = LiveWorld()
         self.addCleanup(self.world.cleanup)

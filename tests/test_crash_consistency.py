@@ -93,6 +93,8 @@ def backup_folders(world):
 class TestCrashConsistencyLive(TestCase):
     """Three crashes in one world, each followed by the operator's restart."""
 
+    expected_seconds = 35  # roughly; the parallel runner starts the slowest classes first
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

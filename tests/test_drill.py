@@ -21,6 +21,8 @@ RECOVER_WITHIN = 30.0  # green comes at about 7 s
 
 
 class TestFireDrillShort(TestCase):
+    expected_seconds = 35  # roughly; the parallel runner starts the slowest classes first
+
     def test_ollama_outage_is_detected_healed_and_nothing_is_lost(self):
         args = drill.parse_args(["--only", "ollama", "--timeout", str(RECOVER_WITHIN), "--baseline-timeout", "120"])
         progress = []

@@ -25,6 +25,8 @@ def niceness(pid):
 
 
 class TestAgentsInTheWorld(TestCase):
+    expected_seconds = 55  # roughly; the parallel runner starts the slowest classes first
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

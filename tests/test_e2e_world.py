@@ -34,6 +34,8 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
     this world too.
     """
 
+    expected_seconds = 80  # roughly; the parallel runner starts the slowest classes first
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

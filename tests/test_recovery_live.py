@@ -39,6 +39,8 @@ def wire(game_dir):
 
 
 class TestRecoveryInALiveWorld(TestCase):
+    expected_seconds = 50  # roughly; the parallel runner starts the slowest classes first
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -20,7 +20,7 @@ from .procs import processes_of
 GAME_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUPERUSER = ("operator", "correct-horse-battery-9")
 _IGNORE = shutil.ignore_patterns(
-    ".venv", ".git", "__pycache__", "*.db3", "*.db3-*", "*.pid", "ready", "*.log", "*.log.*", "*.jsonl",
+    ".venv", ".git", "__pycache__", "*.db3", "*.db3-*", "*.sqlite3", "*.pid", "ready", "*.log", "*.log.*", "*.jsonl",
     "secret_settings.py", ".superuser", "artifacts", "backups", "run", ".hypothesis",
 )
 PORTS_PER_WORLD = 7
