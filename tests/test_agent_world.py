@@ -7,11 +7,9 @@ and the commands operators use.
 import json
 import os
 import stat
-import tempfile
 from unittest.mock import Mock, patch
 
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from evennia.accounts.models import AccountDB
 from evennia.utils.test_resources import EvenniaCommandTest
@@ -26,7 +24,7 @@ from world.incidents import core
 from world.reactorturns import in_turns
 
 from .support.clocks import ReactorTurnClock
-from .support.fixtures import BuiltWorldMixin
+from .support.fixtures import BuiltWorldMixin, private_agent_credentials
 from .support.incidents import IncidentMixin
 
 NAMES = ["Allegro", "Allegro-Primus", "Bezalel", "Ezra", "Timmy"]
@@ -38,16 +36,10 @@ def account_of(name):
 
 class AgentWorldMixin(BuiltWorldMixin):
     def setUp(self):
-        self.secrets = tempfile.mkdtemp(prefix="timmy-secrets-")
+        self.secrets = private_agent_credentials(self)
         self.credentials = os.path.join(self.secrets, "agent_credentials.json")
-        self.secret_override = override_settings(TIMMY_AGENT_CREDENTIALS=self.credentials)
-        self.secret_override.enable()
         super().setUp()
         ensure_agents()
-
-    def tearDown(self):
-        super().tearDown()
-        self.secret_override.disable()
 
     def agent(self, name):
         return agentfleet.find_agent(name)

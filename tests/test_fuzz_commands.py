@@ -4,9 +4,9 @@ never a traceback, and a rejected command changes nothing in the world.
 """
 
 import re
+import shutil
 import tempfile
 
-from django.test import override_settings
 from evennia.objects.models import ObjectDB
 from evennia.utils.test_resources import EvenniaCommandTest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -23,7 +23,7 @@ from commands.status import CmdStatus
 from world.agentfleet import ensure_agents
 from world.models import HeartbeatSample, Incident, IncidentEvent, OutboxMessage, Silence
 
-from .support.fixtures import BuiltWorldMixin
+from .support.fixtures import BuiltWorldMixin, private_agent_credentials
 
 HOSTILE = st.sampled_from([
     "", " ", "/", "//", "=", "==", "#", "-1", "0", "999999999999", "../../etc/passwd", "a;rm -rf /", "$(id)",
@@ -59,15 +59,11 @@ class CommandFuzzTests(BuiltWorldMixin, EvenniaCommandTest, HypothesisDjangoTest
     """Each example runs in its own transaction (rolled back after it)."""
 
     def setUp(self):
-        self.secrets = override_settings(TIMMY_AGENT_CREDENTIALS=tempfile.mktemp(suffix=".json"),
-                                         BACKUP_DIR=tempfile.mkdtemp(prefix="timmy-fuzz-backups-"))
-        self.secrets.enable()
+        backups = tempfile.mkdtemp(prefix="timmy-fuzz-backups-")
+        self.addCleanup(shutil.rmtree, backups, True)
+        private_agent_credentials(self, BACKUP_DIR=backups)
         super().setUp()
         ensure_agents()
-
-    def tearDown(self):
-        super().tearDown()
-        self.secrets.disable()
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     @given(index=st.integers(min_value=0, max_value=len(COMMANDS) - 1), args=ARGS)

@@ -5,10 +5,8 @@ quelled Admin and the agents' accounts try every operations command).
 """
 
 import re
-import tempfile
 from unittest.mock import patch
 
-from django.test import override_settings
 from evennia.utils import create
 from evennia.utils.test_resources import EvenniaTest
 
@@ -16,7 +14,7 @@ from commands import default_cmdsets
 from world import passwords
 from world.agentfleet import ensure_agents, find_agent
 
-from .support.fixtures import BuiltWorldMixin
+from .support.fixtures import BuiltWorldMixin, private_agent_credentials
 from .support.threads import ThreadRecorder
 
 REFUSED = "is not available"
@@ -73,17 +71,12 @@ class StaticLockTests(EvenniaTest):
 
 class LivePermissionTests(BuiltWorldMixin, EvenniaTest):
     def setUp(self):
-        self.secrets = override_settings(TIMMY_AGENT_CREDENTIALS=tempfile.mktemp(suffix=".json"))
-        self.secrets.enable()
+        private_agent_credentials(self)
         super().setUp()
         ensure_agents()
         patcher = patch.object(passwords, "deferToThread", ThreadRecorder())  # `password` hashes in a thread
         patcher.start()
         self.addCleanup(patcher.stop)
-
-    def tearDown(self):
-        super().tearDown()
-        self.secrets.disable()
 
     def actor(self, name, permission, quell=False):
         account = create.create_account(name, email="", password="a-long-password-1",

@@ -7,8 +7,29 @@ import shutil
 import tempfile
 
 from django.conf import settings
+from django.test import override_settings
 
 from world.builder import build_world
+
+
+def private_agent_credentials(test, **more_settings):
+    """Point TIMMY_AGENT_CREDENTIALS (and `more_settings`) at a temporary folder for one test.
+
+    Call it before anything else overrides settings: the override is undone
+    by a cleanup, after the test's own and before the folder is removed.
+    (Undone in tearDown, it was undone before an override made later in
+    setUp and undone by a cleanup, which then restored it for good.)
+
+    Returns:
+        str: The temporary folder; the credentials file is `agent_credentials.json` in it.
+    """
+    folder = tempfile.mkdtemp(prefix="timmy-secrets-")
+    test.addCleanup(shutil.rmtree, folder, True)
+    override = override_settings(
+        TIMMY_AGENT_CREDENTIALS=os.path.join(folder, "agent_credentials.json"), **more_settings)
+    override.enable()
+    test.addCleanup(override.disable)
+    return folder
 
 
 def region_text():

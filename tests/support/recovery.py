@@ -5,6 +5,7 @@ a way to run the real reactor inside a database test.
 """
 
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from world.recovery.process import CommandResult, run_command
 from world.recovery.toolkit import Toolkit
 from world.servicestate import UP
 
-from .fixtures import BuiltWorldMixin
+from .fixtures import BuiltWorldMixin, private_agent_credentials
 
 SUPPORT = os.path.dirname(os.path.abspath(__file__))
 RESTART_SCRIPT = os.path.join(SUPPORT, "restart_fake_service.py")
@@ -185,6 +186,7 @@ class RecoveryMixin:
         self.addCleanup(engine._RUNNING.clear)
         self.addCleanup(confirm.clear)
         self.tmp = tempfile.mkdtemp(prefix="timmy-recovery-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.settings_override = override_settings(
             RECOVERY_SERVICE_WAIT=5, RECOVERY_AGENT_WAIT=5, RECOVERY_AGENT_RESTART_GRACE=2, RECOVERY_ORPHAN_WAIT=5,
             RECOVERY_OUTBOX_WAIT=5,
@@ -214,11 +216,7 @@ class AgentsMixin(BuiltWorldMixin):
     """The regions and the five agents (credentials in a temp file), with `online` under test control."""
 
     def setUp(self):
-        self.credentials_dir = tempfile.mkdtemp(prefix="timmy-secrets-")
-        override = override_settings(
-            TIMMY_AGENT_CREDENTIALS=os.path.join(self.credentials_dir, "agent_credentials.json"))
-        override.enable()
-        self.addCleanup(override.disable)
+        self.credentials_dir = private_agent_credentials(self)
         super().setUp()
         ensure_agents()
         self.online_agents = set()
