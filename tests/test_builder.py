@@ -1,17 +1,28 @@
 """
 The idempotent world builder, RegionRoom descriptions and @buildworld.
+
+`@buildworld` makes a missing agent's password hash in a worker thread: the
+thread is a recorder (tests/support/threads.py), and while its answer is
+handled Django's hashing on this thread fails (as in test_passwords).
 """
 
+import json
+import os
 from unittest.mock import patch
 
+from django.test import override_settings
+from evennia.accounts.models import AccountDB
 from evennia.objects.models import ObjectDB
 from evennia.utils.test_resources import EvenniaCommandTest, EvenniaTest
 
 from commands.building import CmdBuildWorld
+from world import passwords
+from world.agentfleet import ensure_agents, find_agent
 from world.builder import EXIT_TAG_CATEGORY, REGION_TAG_CATEGORY, build_world, find_region
 from world.regions import RegionDataError
 
-from .support.fixtures import BuiltWorldMixin
+from .support.fixtures import BuiltWorldMixin, private_agent_credentials
+from .support.threads import ThreadRecorder, no_hashing_here, sent
 
 
 def world_snapshot():
@@ -118,21 +129,83 @@ class TestBuilder(BuiltWorldMixin, EvenniaTest):
 
 
 class TestBuildWorldCommand(BuiltWorldMixin, EvenniaCommandTest):
-    def test_rebuild_reports_no_change(self):
-        from django.test import override_settings
+    """@buildworld in a world whose agents exist (credentials in a temporary file)."""
 
-        with override_settings(TIMMY_REGIONS_FILE=self.region_file), \
-                patch("world.agentfleet.ensure_agents", return_value=[]):
-            self.call(CmdBuildWorld(), "", "World build: 0 created, 0 updated, 0 removed, 11 unchanged.")
+    def setUp(self):
+        self.secrets = private_agent_credentials(self)
+        super().setUp()
+        ensure_agents()
+        regions = override_settings(TIMMY_REGIONS_FILE=self.region_file)
+        regions.enable()
+        self.addCleanup(regions.disable)
+        self.thread = ThreadRecorder()
+        patcher = patch.object(passwords, "deferToThread", self.thread)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def remove_agent(self, name):
+        """Delete an agent's character and account, as if they had never been made."""
+        find_agent(name).delete()
+        AccountDB.objects.get(username=name).delete()
+
+    def credentials(self):
+        with open(os.path.join(self.secrets, "agent_credentials.json")) as handle:
+            return json.load(handle)
+
+    def test_rebuild_reports_no_change_and_needs_no_thread(self):
+        self.call(CmdBuildWorld(), "", "World build: 0 created, 0 updated, 0 removed, 11 unchanged.")
+        self.assertEqual(self.thread.calls, [])
+
+    def test_a_missing_agent_is_made_again_with_its_hash_made_in_a_thread(self):
+        self.remove_agent("Ezra")
+        self.call(CmdBuildWorld(), "", "")
+        function, args, _deferred = self.thread.calls[0]
+        self.assertIs(function, passwords.hash_all)
+        self.assertEqual(args, ([self.credentials()["Ezra"]],))  # strings only, no model
+        self.assertFalse(AccountDB.objects.filter(username="Ezra").exists())
+        self.assertIsNone(find_agent("Ezra"))
+        with no_hashing_here(), patch.object(self.char1, "msg") as msg:
+            self.thread.answer()
+        ezra = AccountDB.objects.get(username="Ezra")
+        self.assertTrue(ezra.check_password(self.credentials()["Ezra"]))
+        shown = sent(msg)
+        self.assertIn("World build: 2 created", shown)
+        self.assertIn("account Ezra", shown)
+
+    def test_a_password_the_credentials_file_lost_is_made_anew_in_the_thread(self):
+        kept = self.credentials()
+        lost = kept.pop("Timmy")
+        with open(os.path.join(self.secrets, "agent_credentials.json"), "w") as handle:
+            json.dump(kept, handle)
+        self.call(CmdBuildWorld(), "", "")
+        new_password = self.thread.calls[0][1][0][0]
+        self.assertNotEqual(new_password, lost)
+        with no_hashing_here(), patch.object(self.char1, "msg"):
+            self.thread.answer()
+        timmy = AccountDB.objects.get(username="Timmy")
+        self.assertTrue(timmy.check_password(new_password))
+        self.assertEqual(self.credentials()["Timmy"], new_password)
+        self.assertTrue(AccountDB.objects.get(username="Ezra").check_password(kept["Ezra"]))  # others untouched
+
+    def test_a_broken_thread_changes_nothing_and_is_logged(self):
+        self.remove_agent("Ezra")
+        before = (world_snapshot(), self.credentials())
+        self.call(CmdBuildWorld(), "", "")
+        with patch("commands.building.logger.log_err") as log_err, patch.object(self.char1, "msg") as msg:
+            self.thread.fail()
+        self.assertEqual(sent(msg), "The build failed; the server log says why.")
+        self.assertIn("the worker thread broke", log_err.call_args.args[0])
+        self.assertEqual((world_snapshot(), self.credentials()), before)
+        self.assertFalse(AccountDB.objects.filter(username="Ezra").exists())
+        self.assertIsNone(find_agent("Ezra"))
 
     def test_bad_data_file_is_reported_and_changes_nothing(self):
-        from django.test import override_settings
-
+        self.remove_agent("Ezra")
         before = world_snapshot()
         self.edit_regions('to = "oracle"', 'to = "nowhere"')
-        with override_settings(TIMMY_REGIONS_FILE=self.region_file):
-            self.call(CmdBuildWorld(), "", "The world was not changed.")
+        self.call(CmdBuildWorld(), "", "The world was not changed.")
         self.assertEqual(world_snapshot(), before)
+        self.assertEqual(self.thread.calls, [])  # nothing hashed for a build that will not happen
 
     def test_arguments_are_refused(self):
         self.call(CmdBuildWorld(), "now please", "Usage: @buildworld")

@@ -12,7 +12,6 @@ on the reactor. The live world's test (test_e2e_world) runs `create`,
 
 from unittest.mock import patch
 
-from django.contrib.auth import base_user
 from django.test import override_settings
 from evennia.accounts.accounts import CREATION_THROTTLE
 from evennia.accounts.models import AccountDB
@@ -21,24 +20,13 @@ from evennia.utils.test_resources import EvenniaCommandTest, EvenniaTest
 from commands.create import ABORTED, FAILED, PENDING, USAGE, CmdUnconnectedCreate
 from commands.password import CmdNewPassword, CmdPassword
 from tests.support.loginscreen import LoginScreenMixin
-from tests.support.threads import ThreadRecorder
+from tests.support.threads import ThreadRecorder, no_hashing_here, sent
 from typeclasses.accounts import Account
 from world import passwords
 from world.passwords import CHANGED_MEANWHILE, OLD_WRONG, check_and_hash, prehashed
 
 PASSWORD = "correct-horse-7"
 NEW_PASSWORD = "battery-staple-9"
-
-
-def sent(msg_mock):
-    """Everything a patched `msg` was sent, one message per line (Evennia passes `text=` or a first argument)."""
-    calls = msg_mock.call_args_list
-    return "\n".join(str(call.kwargs.get("text", call.args[0] if call.args else "")) for call in calls)
-
-
-def no_hashing_here():
-    """Django's hashing on this thread fails while this is active (the reactor must not hash)."""
-    return patch.object(base_user, "make_password", side_effect=AssertionError("hashed on the reactor"))
 
 
 class PrehashedTests(EvenniaTest):

@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from evennia.utils import delay, logger
@@ -100,33 +101,69 @@ def write_credentials(credentials):
     os.replace(tmp, path)
 
 
-def ensure_agents(report=None):
+@dataclass(frozen=True)
+class CredentialPlan:
+    """The agents' passwords for one build: the credentials file's, and a new one for each persona without."""
+
+    passwords: dict
+    new: frozenset
+
+
+def plan_credentials():
+    """Read the credentials file and make a password for each persona it lacks (nothing is written yet)."""
+    passwords = read_credentials()
+    new = set()
+    for persona in load_fleet():
+        if persona.name not in passwords:
+            passwords[persona.name] = secrets.token_urlsafe(18)
+            new.add(persona.name)
+    return CredentialPlan(passwords, frozenset(new))
+
+
+def passwords_to_hash(plan):
+    """The passwords `ensure_agents(plan=plan)` will store: for a missing account, or a new password.
+
+    A running Server hashes them in a worker thread first (world/builder.py
+    `build_world_in_game`); each is a PBKDF2 hash of about 0.27 s.
+    """
+    from evennia.accounts.models import AccountDB
+
+    wanted = []
+    for persona in load_fleet():
+        if persona.name in plan.new or not AccountDB.objects.filter(username__iexact=persona.name).exists():
+            wanted.append(plan.passwords[persona.name])
+    return wanted
+
+
+def ensure_agents(report=None, plan=None):
     """Create, idempotently, an Account and an AgentCharacter per persona.
 
     A password is generated only for an agent that has none in the
     credentials file (then the account's password is set to it), so running
     this again changes nothing.
 
+    Args:
+        report (BuildReport, optional): Gets the lines too.
+        plan (CredentialPlan, optional): The passwords to use (default: a new
+            `plan_credentials()`); a build that hashed them beforehand passes
+            the plan it hashed.
+
     Returns:
         list: Lines saying what was created or repaired.
     """
     from world.builder import find_region
 
+    plan = plan or plan_credentials()
     done = []
-    credentials = read_credentials()
-    changed_credentials = False
     for persona in load_fleet():
-        if persona.name not in credentials:
-            credentials[persona.name] = secrets.token_urlsafe(18)
-            changed_credentials = True
-        account, created = _ensure_account(persona, credentials[persona.name], changed_credentials)
+        account, created = _ensure_account(persona, plan.passwords[persona.name], persona.name in plan.new)
         if created:
             done.append(f"account {persona.name}")
         character = _ensure_character(account, persona, find_region(persona.home))
         if character:
             done.append(f"agent {persona.name}")
-    if changed_credentials:
-        write_credentials(credentials)
+    if plan.new:
+        write_credentials(plan.passwords)
     if report is not None:
         report.created.extend(done)
     return done

@@ -10,8 +10,9 @@ running the builder twice changes nothing the second time.
 The data file is validated completely before anything is written; a bad file
 raises `RegionDataError` and leaves the existing world untouched.
 
-Called from `at_initial_setup`, from `@buildworld` in game and from
-`bin/timmy build` (see world/cli.py).
+Called from `at_initial_setup`, from `bin/timmy build` (see world/cli.py)
+and, through `build_world_in_game`, from `@buildworld`: in a running Server
+the agents' password hashes are made in a worker thread first.
 """
 
 from dataclasses import dataclass, field
@@ -53,13 +54,15 @@ class BuildReport:
         return "World build: " + ", ".join(parts) + "."
 
 
-def build_world(path=None, agents=True):
+def build_world(path=None, agents=True, agent_plan=None):
     """Make the world match the region data file, and create the agents.
 
     Args:
         path (str, optional): Region data file; defaults to settings.TIMMY_REGIONS_FILE.
         agents (bool): Also make sure every persona has its account and
             AgentCharacter (world/agentfleet.py).
+        agent_plan (CredentialPlan, optional): The agents' passwords to use
+            (default: the credentials file's, new ones made here).
 
     Returns:
         BuildReport: What was created, updated and removed.
@@ -85,8 +88,41 @@ def build_world(path=None, agents=True):
     if agents:
         from world.agentfleet import ensure_agents
 
-        ensure_agents(report)
+        ensure_agents(report, plan=agent_plan)
     return report
+
+
+def build_world_in_game(path=None, in_thread=None):
+    """`build_world` for a running Server: any agent password hash is made in a worker thread first.
+
+    The data file is checked before anything else, so a bad one raises here
+    at once and nothing is hashed or changed. Then the agents' passwords are
+    planned (world/agentfleet.py `plan_credentials`), those the build will
+    store are hashed in one thread call, and the build runs on the reactor
+    with those hashes at hand: creating an account stores its hash instead
+    of making it there (world/passwords.py `all_prehashed`).
+
+    Args:
+        path (str, optional): Region data file; defaults to settings.TIMMY_REGIONS_FILE.
+        in_thread (callable, optional): Stands in for `deferToThread` (tests).
+
+    Returns:
+        Deferred: Fires with the BuildReport; at once when no hash is needed.
+
+    Raises:
+        RegionDataError: The file is invalid; nothing was changed.
+    """
+    from world.agentfleet import passwords_to_hash, plan_credentials
+    from world.passwords import all_prehashed, hash_all_in_thread
+
+    load_world_spec(path or settings.TIMMY_REGIONS_FILE)
+    plan = plan_credentials()
+
+    def build(hashes):
+        with all_prehashed(hashes):
+            return build_world(path, agent_plan=plan)
+
+    return hash_all_in_thread(passwords_to_hash(plan), in_thread).addCallback(build)
 
 
 def find_region(key):

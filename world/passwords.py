@@ -1,5 +1,6 @@
 """
-Password hashes made off the reactor, for `create`, `password` and `userpassword`.
+Password hashes made off the reactor, for `create`, `password`, `userpassword`
+and the agents' accounts `@buildworld` makes.
 
 Django's PBKDF2 takes about 0.27 s per hash, on purpose; Evennia 5.0.1 makes
 it on the reactor when an account is created at the login screen, when a
@@ -24,9 +25,13 @@ hashed) and when an admin sets one, and the whole Server waits meanwhile.
   without the hash. The mapping only ever holds a hash *of* its key, so
   whichever thread reads it stores a correct hash for that password.
 
-Left on the reactor: `@buildworld` making an agent's account, or setting
-its password when the credentials file has lost it (the first build runs
-at the first start, before anyone is on; a Developer asks for later ones).
+- `hash_all_in_thread` hashes several passwords in one thread call and
+  `all_prehashed` opens `prehashed` for each: `@buildworld` makes the
+  agents' accounts (or sets a password the credentials file had lost) with
+  them (world/builder.py `build_world_in_game`).
+
+Left on the reactor: the build at the first start (`at_initial_setup`),
+before anyone can be on, and `bin/timmy build`, which runs no reactor.
 """
 
 import contextlib
@@ -70,6 +75,23 @@ def hash_in_thread(raw_password, in_thread=None):
     return (in_thread or deferToThread)(make_password, raw_password)
 
 
+def hash_all(raw_passwords):
+    """{raw: hash} for each of `raw_passwords`; safe in any thread (no ORM)."""
+    return {raw: make_password(raw) for raw in raw_passwords}
+
+
+def hash_all_in_thread(raw_passwords, in_thread=None):
+    """`hash_all` in a worker thread; no thread at all when there is nothing to hash.
+
+    Returns:
+        Deferred: Fires with {raw: hash} (at once with {} for no passwords).
+    """
+    raw_passwords = list(raw_passwords)
+    if not raw_passwords:
+        return succeed({})
+    return (in_thread or deferToThread)(hash_all, raw_passwords)
+
+
 def check_and_hash(old_password, stored, new_password):
     """Check `old_password` against `stored`; if right, hash `new_password`. Safe in any thread.
 
@@ -103,6 +125,15 @@ def prehashed(raw_password, encoded):
         yield
     finally:
         _PREHASHED.pop(raw_password, None)
+
+
+@contextlib.contextmanager
+def all_prehashed(hashes):
+    """`prehashed` for every (raw, encoded) pair of `hashes` ({raw: encoded}) at once."""
+    with contextlib.ExitStack() as stack:
+        for raw_password, encoded in hashes.items():
+            stack.enter_context(prehashed(raw_password, encoded))
+        yield
 
 
 def prehashed_for(raw_password):

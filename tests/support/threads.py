@@ -1,5 +1,6 @@
 """
-A stand-in for Twisted's `deferToThread` that runs nothing until the test says so.
+A stand-in for Twisted's `deferToThread` that runs nothing until the test says so,
+and two helpers for what the answer may (not) do on the reactor and what it told.
 
 Each call is kept with its Deferred: a test sees what would run in the
 worker thread (a function and its arguments), checks what happened (or not)
@@ -7,7 +8,21 @@ on the reactor before the answer, then fires the answer computed by the
 real function, or a failure.
 """
 
+from unittest.mock import patch
+
+from django.contrib.auth import base_user
 from twisted.internet.defer import Deferred
+
+
+def no_hashing_here():
+    """Django's hashing on this thread fails while this is active (the reactor must not hash)."""
+    return patch.object(base_user, "make_password", side_effect=AssertionError("hashed on the reactor"))
+
+
+def sent(msg_mock):
+    """Everything a patched `msg` was sent, one message per line (Evennia passes `text=` or a first argument)."""
+    calls = msg_mock.call_args_list
+    return "\n".join(str(call.kwargs.get("text", call.args[0] if call.args else "")) for call in calls)
 
 
 class ThreadRecorder:
