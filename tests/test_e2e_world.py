@@ -3,6 +3,7 @@ End to end: a real server from a temporary copy of the game directory, on
 free ports, driven over telnet and HTTP exactly as an operator would.
 """
 
+import json
 import os
 import re
 import sqlite3
@@ -92,6 +93,21 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
         self.assertIn("Password changed.", changed)
         again = self.connect()
         self.assertIn("The Hearth", again.login("newcomer", "second-pass-82", PROMPT_AFTER_LOOK))
+
+    def test_buildworld_makes_a_missing_agent_again_and_its_password_works(self):
+        client = self.login()
+        client.command('py acc = evennia.search_account("Ezra")[0]; [c.delete() for c in list(acc.characters)]; '
+                       'acc.delete(); me.msg("ezra-" + "removed")', r"ezra-removed", timeout=20)
+        built = client.command("@buildworld", r"agent Ezra[^\n]*\n", timeout=30)
+        self.assertIn("World build: 2 created", built)
+        self.assertIn("account Ezra", built)
+        with open(os.path.join(self.world.game_dir, "server", "conf", "agent_credentials.json")) as handle:
+            password = json.load(handle)["Ezra"]
+        checked = client.command(f'py me.msg("ezra-password-" + str(evennia.search_account("Ezra")[0]'
+                                 f'.check_password("{password}")))', r"ezra-password-\w+", timeout=20)
+        self.assertIn("ezra-password-True", checked)
+        again = client.command("@buildworld", r"World build:[^\n]*\n", timeout=30)
+        self.assertIn("World build: 0 created", again)
 
     def test_bad_password_is_refused(self):
         client = self.connect()
