@@ -71,6 +71,19 @@ class EnsureAgentsTests(AgentWorldMixin, EvenniaCommandTest):
         self.assertEqual(sorted(credentials), NAMES)
         self.assertTrue(account_of("Ezra").check_password(credentials["Ezra"]))
 
+    def test_a_character_whose_account_was_deleted_is_kept_and_given_to_the_new_account(self):
+        ezra = self.agent("Ezra")
+        ezra.recent_events = [{"kind": "said", "speaker": "Op", "text": "remember me"}]
+        account_of("Ezra").delete()
+        self.assertEqual(ensure_agents(), ["account Ezra", "agent Ezra (kept, given to its new account)"])
+        new_account = account_of("Ezra")
+        kept = self.agent("Ezra")
+        self.assertEqual((kept.pk, kept.recent_events[0]["text"]), (ezra.pk, "remember me"))
+        self.assertIn(kept, new_account.characters.all())
+        self.assertTrue(kept.access(new_account, "puppet"))
+        self.assertFalse(kept.access(account_of("Timmy"), "puppet"))
+        self.assertEqual(ensure_agents(), [])  # and the next build finds it in place
+
     def test_an_agent_account_cannot_puppet_another_character(self):
         timmy_account = account_of("Timmy")
         self.assertTrue(self.agent("Timmy").access(timmy_account, "puppet"))

@@ -159,9 +159,9 @@ def ensure_agents(report=None, plan=None):
         account, created = _ensure_account(persona, plan.passwords[persona.name], persona.name in plan.new)
         if created:
             done.append(f"account {persona.name}")
-        character = _ensure_character(account, persona, find_region(persona.home))
-        if character:
-            done.append(f"agent {persona.name}")
+        line = _ensure_character(account, persona, find_region(persona.home))
+        if line:
+            done.append(line)
     if plan.new:
         write_credentials(plan.passwords)
     if report is not None:
@@ -187,13 +187,17 @@ def _ensure_account(persona, password, password_is_new):
 
 
 def _ensure_character(account, persona, home):
-    """The agent's character; returns it only when it had to be created."""
+    """Make sure `account` has its agent's character; returns a line for the report if anything was done."""
     existing = [char for char in account.characters.all() if char.key == persona.name]
     if existing:
         character = existing[0]
         if character.persona != persona.name:
             character.persona = persona.name
         return None
+    orphan = _orphan_character(persona)
+    if orphan is not None:
+        _adopt(account, orphan)
+        return f"agent {persona.name} (kept, given to its new account)"
     character, errors = account.create_character(
         key=persona.name, typeclass=AGENT_TYPECLASS, location=home, home=home,
         permissions=[persona.permission],
@@ -202,7 +206,32 @@ def _ensure_character(account, persona, home):
     if errors:
         raise RuntimeError(f"could not create agent {persona.name}: {errors}")
     character.persona = persona.name
-    return character
+    return f"agent {persona.name}"
+
+
+def _orphan_character(persona):
+    """The persona's AgentCharacter that no account has any more (its account was deleted), or None.
+
+    Deleting an Account leaves its characters. Evennia then refuses to make
+    another character of the same name, so without this every later build
+    failed at that agent.
+    """
+    from evennia.accounts.models import AccountDB
+
+    from typeclasses.agents import AgentCharacter
+
+    for character in AgentCharacter.objects.filter(db_key__iexact=persona.name):
+        owners = [acc for acc in AccountDB.objects.filter(username__iexact=persona.name)
+                  if character in acc.characters.all()]
+        if not owners:
+            return character
+    return None
+
+
+def _adopt(account, character):
+    """Give `character` to `account` as Evennia's create_character would: its list and the puppet locks."""
+    account.characters.add(character)
+    character.locks.add(type(character).get_default_lockstring(account=account, character=character.id))
 
 
 # ------------------------------------------------------------ observation
