@@ -38,7 +38,7 @@ class LoginScreenMixin:
     def unlogged_session(self, sessid):
         """A telnet session that has connected and not logged in."""
         dummy = ServerSession()
-        dummy.init_session("telnet", (f"10.0.0.{sessid}", "testmode"), evennia.SESSION_HANDLER)
+        dummy.init_session("telnet", f"10.0.0.{sessid}", evennia.SESSION_HANDLER)  # a string, as Evennia's telnet gives
         dummy.sessid = sessid
         evennia.SESSION_HANDLER.portal_connect(dummy.get_sync_data())
         return evennia.SESSION_HANDLER.session_from_sessid(sessid)
