@@ -95,6 +95,15 @@ def configure_test_process(log_folder):
     settings.TIMMY_AGENT_CREDENTIALS = os.path.join(log_folder, f"agent_credentials-{os.getpid()}.json")
 
 
+def workers_possible():
+    """True if this machine can run worker processes (Django's pool needs a process-shared lock)."""
+    try:
+        multiprocessing.Lock()
+    except (ImportError, OSError):
+        return False
+    return True
+
+
 class TimmyTestRunner(EvenniaTestSuiteRunner):
     """EvenniaTestSuiteRunner with timings, spawned parallel workers and a summary line at the end."""
 
@@ -102,6 +111,9 @@ class TimmyTestRunner(EvenniaTestSuiteRunner):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.parallel > 1 and not workers_possible():
+            print("No worker processes here (no working semaphores, e.g. no /dev/shm): one process.", flush=True)
+            self.parallel = 1
         if self.parallel > 1:  # before the test databases are made: Django clones them for spawn
             multiprocessing.set_start_method("spawn", force=True)
 

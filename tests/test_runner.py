@@ -10,7 +10,7 @@ from unittest import TestCase
 from unittest.mock import patch
 
 from .parallel import TimedRemoteRunner, TimmyParallelSuite, expected_seconds
-from .runner import TimedResult
+from .runner import TimedResult, TimmyTestRunner
 
 
 def sample_case(name, seconds=None, tests=1):
@@ -72,3 +72,20 @@ class MainResultTests(TestCase):
             self.result.startTestRun()
             self.result.stopTest(self.tests[0])
         self.assertEqual(TimedResult.test_seconds, {self.tests[0].id(): 1.5})
+
+
+class WorkerFallbackTests(TestCase):
+    def test_without_semaphores_the_suite_runs_in_one_process(self):
+        with patch("tests.runner.multiprocessing.Lock", side_effect=OSError(38, "Function not implemented")), \
+                patch("tests.runner.multiprocessing.set_start_method") as set_start_method, \
+                patch("builtins.print") as said:
+            runner = TimmyTestRunner(parallel=2)
+        self.assertEqual(runner.parallel, 1)
+        set_start_method.assert_not_called()
+        self.assertIn("one process", said.call_args.args[0])
+
+    def test_with_them_the_workers_are_spawned(self):
+        with patch("tests.runner.multiprocessing.set_start_method") as set_start_method:
+            runner = TimmyTestRunner(parallel=2)
+        self.assertEqual(runner.parallel, 2)
+        set_start_method.assert_called_once_with("spawn", force=True)
