@@ -197,6 +197,7 @@ def _ensure_character(account, persona, home):
     orphan = _orphan_character(persona)
     if orphan is not None:
         _adopt(account, orphan)
+        orphan.persona = persona.name
         return f"agent {persona.name} (kept, given to its new account)"
     character, errors = account.create_character(
         key=persona.name, typeclass=AGENT_TYPECLASS, location=home, home=home,
@@ -210,22 +211,16 @@ def _ensure_character(account, persona, home):
 
 
 def _orphan_character(persona):
-    """The persona's AgentCharacter that no account has any more (its account was deleted), or None.
+    """The persona's AgentCharacter when its account does not have it (that account was deleted), or None.
 
     Deleting an Account leaves its characters. Evennia then refuses to make
     another character of the same name, so without this every later build
-    failed at that agent.
+    failed at that agent. Called only when the persona's account lacks the
+    character, so one found by name belongs to no one.
     """
-    from evennia.accounts.models import AccountDB
-
     from typeclasses.agents import AgentCharacter
 
-    for character in AgentCharacter.objects.filter(db_key__iexact=persona.name):
-        owners = [acc for acc in AccountDB.objects.filter(username__iexact=persona.name)
-                  if character in acc.characters.all()]
-        if not owners:
-            return character
-    return None
+    return AgentCharacter.objects.filter(db_key__iexact=persona.name).first()
 
 
 def _adopt(account, character):
