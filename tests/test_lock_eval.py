@@ -144,3 +144,68 @@ class LockParseOnceTests(EvenniaTest):
             self.obj1.locks.check_lockstring(self.char1, strings[0])  # used again: now the most recent
             self.assertTrue(self.obj1.locks.check_lockstring(self.char1, strings[2], no_superuser_bypass=True))
             self.assertEqual(list(lockeval._PARSED), [strings[0], strings[2]])
+
+
+class ConstantLockTests(EvenniaTest):
+    """A lock of constant functions (or none at all) is answered without running Evennia's check."""
+
+    def setUp(self):
+        super().setUp()
+        self.superuser = create.create_account("LockEvalRoot", email="root@example.com",
+                                               password="quartz-otter-harbour", is_superuser=True)
+        self.addCleanup(self.superuser.delete)
+
+    def stock_check_refused(self):
+        return mock.patch.object(LockHandler, "check", side_effect=AssertionError("Evennia's check ran"))
+
+    def test_constant_answers_skip_evennias_check_and_match_it(self):
+        self.obj1.locks.add("call:false();view:all();search:not false();open:true() and not none()")
+        stock = LockHandler(self.obj1)
+        cases = [("view", False, True), ("search", False, True), ("open", False, True),
+                 ("call", True, False), ("missing", True, False)]
+        for accessor in (self.char1, self.char2, self.superuser):
+            for access_type, no_bypass, expected in cases:
+                with self.subTest(accessor=accessor, access_type=access_type), self.stock_check_refused():
+                    answer = self.obj1.locks.check(accessor, access_type, no_superuser_bypass=no_bypass)
+                self.assertIs(answer, expected)
+                self.assertIs(stock.check(accessor, access_type, no_superuser_bypass=no_bypass), expected)
+            with self.stock_check_refused():
+                self.assertIs(self.obj1.locks.check(accessor, "missing", default=True), True)
+
+    def test_a_constant_refusal_the_superuser_may_bypass_goes_to_evennias_check(self):
+        self.obj1.locks.add("call:false()")
+        self.assertIs(self.obj1.locks.check(self.superuser, "call"), True)
+        self.assertIs(self.obj1.locks.check(self.char2, "call"), False)
+        self.assertIs(self.obj1.locks.check(self.superuser, "missing"), True)
+        with mock.patch.object(LockHandler, "check", return_value="evennia's") as stock:
+            self.assertEqual(self.obj1.locks.check(self.char2, "call"), "evennia's")
+        stock.assert_called_once()
+
+    def test_a_lock_that_depends_on_who_asks_is_not_constant(self):
+        self.obj1.locks.add(f"get:all() and id({self.char1.id});drop:perm(Admin) or true()")
+        self.assertIsNone(self.obj1.locks.constant_answer("get"))
+        self.assertIsNone(self.obj1.locks.constant_answer("drop"))
+        self.assertIs(self.obj1.locks.check(self.char1, "get", no_superuser_bypass=True), True)
+        self.assertIs(self.obj1.locks.check(self.char2, "get", no_superuser_bypass=True), False)
+
+    def test_a_changed_lock_is_answered_anew_at_once(self):
+        locks = self.obj1.locks
+        locks.add("view:all()")
+        self.assertIs(locks.check(self.char2, "view"), True)
+        locks.add("view:false()")  # replaces the view lock
+        self.assertIs(locks.check(self.char2, "view"), False)
+        locks.replace(f"view:id({self.char1.id})")
+        self.assertIsNone(locks.constant_answer("view"))
+        self.assertIs(locks.check(self.char2, "view"), False)
+        self.assertIs(locks.check(self.char1, "view", no_superuser_bypass=True), True)
+        locks.add("view:all()")
+        self.assertIs(locks.check(self.char2, "view"), True)
+        locks.remove("view")
+        self.assertIs(locks.check(self.char2, "view"), False)
+        self.assertIs(locks.check(self.char2, "view", default=True), True)
+        locks.add("view:none()")
+        locks.clear()
+        self.assertIs(locks.check(self.char2, "view", default=True), True)
+        locks.add("view:all()")
+        locks.reset()  # reloaded from storage: the cleared-then-added string
+        self.assertIs(locks.check(self.char2, "view"), True)
