@@ -30,6 +30,7 @@ from commands.recover import CmdConfirm, CmdRecover
 from commands.report import CmdReport
 from commands.social import CmdPage, CmdPose
 from commands.status import CmdStatus
+from commands.who import CmdWho
 
 
 class CharacterCmdSet(NameIndexedCmdSet, default_cmds.CharacterCmdSet):
@@ -83,6 +84,7 @@ class AccountCmdSet(NameIndexedCmdSet, default_cmds.AccountCmdSet):
         # any commands you add below will overload the default ones.
         #
         self.add(CmdHelp())
+        self.add(CmdWho())
         self.add(CmdPage())
         self.add(CmdPassword())
         self.add(CmdNewPassword())
