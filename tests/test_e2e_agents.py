@@ -66,9 +66,9 @@ class TestAgentsInTheWorld(TestCase):
         self.fail(f"{pattern!r} not seen after {command!r}; last output:\n{text}\n{self.world.log_tail('agents.log')}")
 
     def test_1_agents_log_in_and_appear_in_their_home_regions(self):
-        who = self.until("who", r"(\| websocket \|[\s\S]*){5}")
-        for name in AGENTS:
-            self.assertRegex(who, rf"\| {re.escape(name)}\s+\|")
+        who = self.until("who", r"(\bwebsocket\b[\s\S]*){5}")
+        for name in AGENTS:  # each agent's account puppets its character, over the websocket
+            self.assertRegex(who, rf"(?m)^{re.escape(name)}\s+\S+\s+\S+\s+{re.escape(name)}\s.*\bwebsocket\b")
         agents = self.until("@agents", r"Timmy\s+yes\s+(hybrid|llm)")
         self.assertRegex(agents, r"Bezalel\s+yes\s+planner\s+The Vault")
         self.assertRegex(agents, r"Allegro\s+yes\s+\w+\s+The Forge")

@@ -22,6 +22,7 @@ REFUSED = "is not available"
 OPERATIONS = {
     "@status": None,
     "help": None,
+    "who": None,
     "@incidents": None,
     "talk timmy hello": None,
     "pose waves at the status board": None,
