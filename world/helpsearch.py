@@ -79,7 +79,7 @@ def sort_key(document):
 
 
 def help_search(query, candidate_entries, suggestion_maxnum=5, fields=None):
-    """Evennia's `help_search_with_index` (same arguments, same answer) on a kept index.
+    """Evennia's `help_search_with_index` (same arguments and answer, ties apart: see `lunr_index`), kept index.
 
     Returns:
         tuple: ([matching entries], [their keys]), at most `suggestion_maxnum` of each.
