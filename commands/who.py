@@ -31,7 +31,6 @@ class CmdWho(DefaultCmdWho):
     def func(self):
         """List the sessions, with the session columns for the privileged."""
         account = self.account
-        privileged = self.cmdstring != "doing" and (
-            account.check_permstring("Developer") or account.check_permstring("Admins"))
+        privileged = self.cmdstring != "doing" and account.check_permstring("Admin")  # Admin and above
         handler = evennia.SESSION_HANDLER
         self.msg(who_text(account, handler.get_sessions(), privileged, handler.account_count(), time.time()))

@@ -69,6 +69,11 @@ class WhoCommandTests(EvenniaCommandTest):
         self.assertNotIn("Puppeting", text)
         self.assertRegex(text, r"TestAccount\S*\s+\S+\s+\S+")
 
+    def test_an_admin_sees_the_session_columns_too(self):
+        self.account.permissions.remove("Developer")
+        self.account.permissions.add("Admin")
+        self.assertIn("Puppeting", self.call(CmdWho(), "", caller=self.account))
+
     def test_a_player_sees_the_short_list(self):
         self.account.permissions.remove("Developer")
         self.account.permissions.add("Player")
