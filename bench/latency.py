@@ -16,8 +16,8 @@ memory of the Server, the Portal and the agent processes:
   4  as 3, the fake Ollama answering in 20 s
   5  as 4 + the reactor blocked 0.5 s every 5 s on purpose (negative control)
 
-Cases 3 and 4 are measured in alternating windows (3a, 4a, 3b, 4b by
-default, `--windows`; the agents restarted on the other fake Ollama at each
+Cases 3 and 4 are measured in alternating windows (3a, 4a, 3b, 4b, ...,
+four each by default, `--windows`; the agents restarted on the other fake Ollama at each
 switch), and each pools its own: the machine's speed drifts over minutes by
 as much as the "within 10 %" target between them.
 
@@ -27,13 +27,14 @@ first heartbeat interval back): the machine drifts over the minutes between
 cases, so Timmy World's idle p99 is taken over both idle windows, before and
 after. It prints a table, the ratios to case 1 and the targets. The two
 targets that compare p99s of the same world (case 3 against idle, case 4
-against case 3) come with a 90 % bootstrap interval of the ratio
+against case 3) come with a 90 % block-bootstrap interval of the ratio
 (bench/support/resample.py): a p99 is one of the slowest few dozen looks,
-and the interval shows how far chance alone moves it. 5,000 looks per case
+and the machine runs slower or faster for stretches of seconds to minutes;
+the interval shows how far those two alone move it. 5,000 looks per case
 by default (the issue asks for at least 2,000) narrow it. A benchmark,
 never part of the test suite.
 
-    .venv/bin/python bench/latency.py [--quick] [--players 100] [--samples 5000] [--windows 2]
+    .venv/bin/python bench/latency.py [--quick] [--players 100] [--samples 5000] [--windows 4]
 """
 
 import argparse
@@ -219,7 +220,7 @@ class Bench:
         the agents stop, the fake Ollama is replaced on the same port by one
         with the other delay, and the agents start again (nothing carried
         over from the other model, e.g. an open circuit breaker).
-        `--windows` sets how many windows each case gets (2 by default).
+        `--windows` sets how many windows each case gets (4 by default).
         """
         titles = {2: ("3", "+ 5 agents (Ollama 2 s), heartbeat 5 s, 2 hanging probes"),
                   20: ("4", "as 3, Ollama answering in 20 s")}
@@ -408,14 +409,17 @@ def targets(by):
     return out
 
 
+RESAMPLED_BLOCK = 500  # looks drawn together (about 11 s of them): the machine's slow stretches stay whole
+
+
 def sureness(looks, against, unit):
-    """The p99 ratio of `looks` to `against` with its 90 % bootstrap interval, as text.
+    """The p99 ratio of `looks` to `against` with its 90 % block-bootstrap interval, as text.
 
     Args:
         unit (str): "x" for a ratio (1.05 x), "%" for a difference (+5 %).
     """
     ratio = percentile(looks, .99) / max(1e-9, percentile(against, .99))
-    low, high = ratio_interval(looks, against) or (ratio, ratio)
+    low, high = ratio_interval(looks, against, block=RESAMPLED_BLOCK) or (ratio, ratio)
     if unit == "%":
         return (f"{100 * (ratio - 1):+.0f} %, 90 % interval by resampling"
                 f" {100 * (low - 1):+.0f} to {100 * (high - 1):+.0f} %")
@@ -427,8 +431,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="a short run (about 5 minutes)")
     parser.add_argument("--players", type=int, default=100, help="dummyrunner players (N)")
     parser.add_argument("--samples", type=int, help="look samples per case (default 5000, quick 200)")
-    parser.add_argument("--windows", type=int, default=2,
-                        help="alternating windows for each of cases 3 and 4 (default 2; up to 26)")
+    parser.add_argument("--windows", type=int, default=4,
+                        help="alternating windows for each of cases 3 and 4 (default 4; up to 26)")
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between two looks")
     parser.add_argument("--cpu-seconds", type=float, help="CPU window per case (default 30, quick 5)")
     parser.add_argument("--warmup", type=float, help="seconds for the agents to get going (default 30, quick 10)")

@@ -1,6 +1,6 @@
 """
 bench/latency.py's parts that run without a live world: the bootstrap
-interval of a p99 ratio (bench/support/resample.py), the targets' verdicts
+interval of a p99 ratio, plain and in blocks (bench/support/resample.py), the targets' verdicts
 and their intervals, the look samples kept with --keep, the command line.
 """
 
@@ -65,12 +65,38 @@ class RatioIntervalTests(TestCase):
         self.assertEqual(resample.ratio_interval(first, second, rounds=100, seed=3),
                          resample.ratio_interval(first, second, rounds=100, seed=3))
 
+    def test_a_block_draw_keeps_runs_of_consecutive_samples(self):
+        samples = [float(value) for value in range(1000)]
+        drawn = resample.block_draw(samples, 50, random.Random(1))
+        self.assertEqual(len(drawn), 1000)
+        runs = [drawn[start:start + 50] for start in range(0, 1000, 50)]
+        for run in runs:
+            self.assertEqual(run, [run[0] + step for step in range(len(run))])
+        self.assertGreater(len({run[0] for run in runs}), 1)
+
+    def test_a_short_list_is_drawn_in_quarters_and_a_block_of_one_sample_by_sample(self):
+        samples = [float(value) for value in range(20)]
+        drawn = resample.block_draw(samples, 500, random.Random(2))
+        self.assertEqual(len(drawn), 20)
+        for start in range(0, 20, 5):
+            self.assertEqual(drawn[start + 4] - drawn[start], 4.0)
+        single = resample.block_draw(samples, 1, random.Random(2))
+        self.assertEqual(single, random.Random(2).choices(samples, k=20))
+
+    def test_blocks_widen_the_interval_when_slow_looks_come_in_stretches(self):
+        steady = looks(4000, seed=20)
+        stretches = [value * (1.4 if (index // 400) % 5 == 0 else 1.0)
+                     for index, value in enumerate(looks(4000, seed=21))]
+        plain = resample.ratio_interval(stretches, steady, rounds=300)
+        blocked = resample.ratio_interval(stretches, steady, rounds=300, block=400)
+        self.assertGreater(blocked[1] - blocked[0], plain[1] - plain[0])
+
     def test_an_empty_list_gives_none(self):
         self.assertIsNone(resample.ratio_interval([], [1.0]))
         self.assertIsNone(resample.ratio_interval([1.0], []))
 
     def test_bad_arguments_are_refused(self):
-        for kwargs in ({"fraction": 1.5}, {"confidence": 1.0}, {"confidence": 0.0}, {"rounds": 0}):
+        for kwargs in ({"fraction": 1.5}, {"confidence": 1.0}, {"confidence": 0.0}, {"rounds": 0}, {"block": 0}):
             with self.subTest(**kwargs), self.assertRaises(ValueError):
                 resample.ratio_interval([1.0], [1.0], **kwargs)
 
@@ -135,7 +161,7 @@ class KeptLooksTests(TestCase):
 class CommandLineTests(TestCase):
     def test_defaults(self):
         args = latency.parse_args([])
-        self.assertEqual((args.samples, args.windows), (5000, 2))
+        self.assertEqual((args.samples, args.windows), (5000, 4))
         self.assertEqual(latency.parse_args(["--quick"]).samples, 200)
         self.assertEqual(latency.parse_args(["--windows", "4", "--samples", "2000"]).windows, 4)
 
