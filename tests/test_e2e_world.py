@@ -14,6 +14,7 @@ from unittest import TestCase
 from .support.fake_http import FakeHTTPService, Route
 from .support.liveworld import LiveWorld
 from .support.telnet import TelnetClient
+from .test_cpu_split import LiveWorldCpuChecks
 from .test_hostile_text import HostileWireChecks
 from .test_tcp_nodelay import LiveWorldSocketChecks
 
@@ -24,15 +25,15 @@ OLLAMA_ROUTES = {
 }
 
 
-class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
+class TestLiveWorld(LiveWorldSocketChecks, LiveWorldCpuChecks, HostileWireChecks, TestCase):
     """One world for the whole class: starting one takes a while.
 
     The world's Ollama is a fake HTTP service the tests can stop, and the
     heartbeat beats every 2 seconds; the status page is public, and so is
     registration (`create` at the login screen). The TCP_NODELAY checks of
-    every game connection (tests/test_tcp_nodelay.py) and the hostile text
-    on the telnet and web client wire (tests/test_hostile_text.py) run in
-    this world too.
+    every game connection (tests/test_tcp_nodelay.py), the reactor threads'
+    CPUs (tests/test_cpu_split.py) and the hostile text on the telnet and
+    web client wire (tests/test_hostile_text.py) run in this world too.
     """
 
     expected_seconds = 80  # roughly; the parallel runner starts the slowest classes first
@@ -215,6 +216,7 @@ class TestLiveWorld(LiveWorldSocketChecks, HostileWireChecks, TestCase):
         timeline = client.command(f"@incidents {incident_id}", r"opened[^\n]*\n", timeout=20)
         self.assertIn(f"Incident #{incident_id} P2 open", timeline)
         client.command(f"@resolve {incident_id} = e2e done", r"is resolved[^\n]*\n")
+        self.check_reactor_cpus()  # the reloaded Server was started from the Portal's pinned thread
 
     def test_the_servers_end_of_the_amp_link_is_the_games_protocol(self):
         client = self.login()

@@ -10,14 +10,15 @@ the WAL the Server writes to). Then latency: the AMP client built from the
 game's protocol class (Evennia 5.0.1 ignores `AMP_CLIENT_PROTOCOL_CLASS`
 there; `server/conf/amplink.py`), Nagle's algorithm off on those
 connections (`server/conf/nodelay.py` says why), no long garbage-collection
-pauses (`server/conf/gcfreeze.py`) and, for the latency benchmark only,
+pauses (`server/conf/gcfreeze.py`), the reactor's thread on a CPU of its own
+(`server/conf/cpusplit.py`) and, for the latency benchmark only,
 the reactor-lag probe when its environment variable is set
 (`server/conf/reactorprobe.py`).
 """
 
 from twisted.internet import reactor
 
-from server.conf import amplink, dbreopen, gcfreeze, nodelay, reactorprobe
+from server.conf import amplink, cpusplit, dbreopen, gcfreeze, nodelay, reactorprobe
 
 
 def start_plugin_services(server):
@@ -30,4 +31,5 @@ def start_plugin_services(server):
     amplink.use_client_setting(server)  # first: nodelay wraps what it builds
     nodelay.install(server)
     gcfreeze.install(reactor)
+    cpusplit.install("server")
     reactorprobe.start_from_env()

@@ -8,7 +8,10 @@ process group whose id is its pid. At the timeout the whole group is killed
 with SIGKILL, grandchildren included. Output (stdout and stderr, interleaved)
 is kept up to a bound and hashed in full (SHA-256). A command that exits but
 leaves something holding its output open is given a short grace, then its
-group is killed and the pipes closed.
+group is killed and the pipes closed. The trampoline also moves the command
+onto every CPU the game was started on (`TIMMY_CPU_SET`, written by
+server/conf/cpusplit.py): a child inherits the CPU of the thread that
+spawned it, and the Server's reactor thread keeps to one.
 """
 
 import hashlib
@@ -25,6 +28,12 @@ from twisted.internet import defer, error, protocol
 TRAMPOLINE = (
     "import os, sys\n"
     "os.setsid()\n"
+    "cpus = os.environ.get('TIMMY_CPU_SET', '')\n"
+    "try:\n"
+    "    if cpus and hasattr(os, 'sched_setaffinity'):\n"
+    "        os.sched_setaffinity(0, [int(cpu) for cpu in cpus.split(',')])\n"
+    "except (OSError, ValueError):\n"
+    "    pass\n"
     "try:\n"
     "    os.execvp(sys.argv[1], sys.argv[1:])\n"
     "except OSError as err:\n"
