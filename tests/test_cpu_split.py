@@ -10,7 +10,7 @@ live Server and Portal run that way.
 import os
 import sys
 import threading
-from unittest import TestCase, skipUnless
+from unittest import TestCase, mock, skipUnless
 
 from twisted.internet import defer
 
@@ -112,6 +112,32 @@ class InstallTests(TestCase):
         self.assertIsNone(in_thread(lambda: cpusplit.install("portal", pool=pool, environ=environ)))
         self.assertIs(pool.threadFactory, threading.Thread)
         self.assertEqual(environ, {"TIMMY_CPU_SET": str(only)})
+
+    @skipUnless(AFFINITY, "needs CPU affinity")
+    def test_a_recorded_cpu_that_does_not_exist_is_dropped(self):
+        only = min(CPUS)
+        environ, pool = {"TIMMY_CPU_SET": f"{only},{(os.cpu_count() or 1) + 4096}"}, FakePool()
+        self.assertIsNone(in_thread(lambda: cpusplit.install("portal", pool=pool, environ=environ)))
+        self.assertIs(pool.threadFactory, threading.Thread)
+
+    @TWO_CPUS
+    def test_cpus_it_may_not_use_leave_the_reactor_as_it_was(self):
+        environ, pool = {}, FakePool()
+        real = os.sched_setaffinity
+
+        def refuse_the_pin(pid, cpus):
+            if pid == 0:
+                raise OSError(22, "Invalid argument")
+            real(pid, cpus)
+
+        with mock.patch.object(cpusplit.os, "sched_setaffinity", refuse_the_pin), \
+                mock.patch.object(cpusplit.logger, "log_warn") as log_warn:
+            got = in_thread(lambda: (cpusplit.install("server", pool=pool, environ=environ),
+                                     os.sched_getaffinity(0)))
+        self.assertEqual(got, (None, CPUS))
+        self.assertEqual((environ, pool.threadFactory), ({}, threading.Thread))
+        (warning,), _ = log_warn.call_args
+        self.assertIn("the server's reactor keeps every CPU", warning)
 
     @TWO_CPUS
     def test_only_the_calling_thread_keeps_to_its_share_and_workers_get_the_whole_set(self):

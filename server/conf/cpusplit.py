@@ -26,11 +26,14 @@ from `TIMMY_CPU_SET` when it is set, because the Portal starts a reloaded
 Server from its own (pinned) reactor thread and a child inherits that
 thread's CPUs; otherwise it is this process's CPUs at startup, and it is
 written to `TIMMY_CPU_SET` for the children. With fewer than two CPUs, on a
-system without CPU affinity, or with `TIMMY_CPU_SPLIT=0`, nothing changes.
+system without CPU affinity, with `TIMMY_CPU_SPLIT=0`, or where the process
+may not use those CPUs (logged as a warning), nothing changes.
 """
 
 import os
 import threading
+
+from evennia.utils import logger
 
 CPU_SET_VARIABLE = "TIMMY_CPU_SET"
 
@@ -111,14 +114,18 @@ def install(role, pool=None, environ=os.environ):
     """
     if not (enabled(environ) and supported()):
         return None
-    cpus = launch_cpus(environ)
+    cpus = launch_cpus(environ) & frozenset(range(os.cpu_count() or 0))  # a recorded CPU may be gone
     split = shares(cpus)
     if split is None:
+        return None
+    try:
+        free_threads(cpus)
+        os.sched_setaffinity(0, split[role])
+    except OSError as err:  # e.g. a container that may not use those CPUs: run as before
+        logger.log_warn(f"cpusplit: the {role}'s reactor keeps every CPU ({err})")
         return None
     if pool is None:
         from twisted.python.threadpool import ThreadPool as pool
     environ[CPU_SET_VARIABLE] = format_cpus(cpus)
-    free_threads(cpus)
     pool.threadFactory = free_thread_factory(cpus)
-    os.sched_setaffinity(0, split[role])
     return split[role]
